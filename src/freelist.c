@@ -1,0 +1,141 @@
+/*
+ * freelist.c - the free lists and the three fit policies.
+ *
+ * First fit and best fit keep one doubly linked list, newest first.  First fit
+ * takes the first block that fits; best fit the smallest (an exact fit ends
+ * the search).  Both are O(free blocks).
+ *
+ * Segregated fit is two-level segregated fit in the manner of TLSF (Masmano et
+ * al., 2004): a first level per power of two, HL_SL_COUNT linear subdivisions
+ * per level, and a bitmap for each level, so that both insertion and search are
+ * O(1).  Below HL_SMALL_BLOCK the classes are HL_ALIGN bytes apart.  A search
+ * rounds the request up to the next class boundary, so that any block of the
+ * class it lands on fits: a free block in the request's own class but larger
+ * than the request is not found (the price of O(1); see fuzz/README.md).
+ */
+#include "hl_core.h"
+
+static unsigned fls_size(size_t x) { return 63u - (unsigned)__builtin_clzll((unsigned long long)x); }
+
+void hl__tlsf_mapping(size_t size, unsigned *fl, unsigned *sl) {
+    if (size < HL_SMALL_BLOCK) {
+        *fl = 0;
+        *sl = (unsigned)(size / HL_ALIGN);
+        return;
+    }
+    unsigned t = fls_size(size);
+    *sl = (unsigned)(size >> (t - HL_SL_LOG2)) ^ (1u << HL_SL_LOG2);
+    *fl = t - (HL_FL_SHIFT - 1);
+}
+
+size_t hl__list_index(const hl_heap *h, size_t block_size) {
+    if (h->nlists == 1) return 0;
+    unsigned fl, sl;
+    hl__tlsf_mapping(block_size, &fl, &sl);
+    return (size_t)fl * HL_SL_COUNT + sl;
+}
+
+void hl__list_insert(hl_heap *h, hl_block *b) {
+    size_t i = hl__list_index(h, hl_block_size(b));
+    hl_block *head = h->lists[i];
+    b->prev_free = NULL;
+    b->next_free = head;
+    if (head) head->prev_free = b;
+    h->lists[i] = b;
+    if (h->nlists > 1) {
+        h->sl_bitmap[i / HL_SL_COUNT] |= 1u << (i % HL_SL_COUNT);
+        h->fl_bitmap |= 1ull << (i / HL_SL_COUNT);
+    }
+}
+
+void hl__list_remove(hl_heap *h, hl_block *b) {
+    size_t i = hl__list_index(h, hl_block_size(b));
+    if (b->prev_free) b->prev_free->next_free = b->next_free;
+    else h->lists[i] = b->next_free;
+    if (b->next_free) b->next_free->prev_free = b->prev_free;
+    b->next_free = b->prev_free = NULL;
+    if (h->nlists > 1 && !h->lists[i]) {
+        unsigned fl = (unsigned)(i / HL_SL_COUNT);
+        h->sl_bitmap[fl] &= ~(1u << (i % HL_SL_COUNT));
+        if (!h->sl_bitmap[fl]) h->fl_bitmap &= ~(1ull << fl);
+    }
+}
+
+/* Every block a list walk reaches is validated before it is read further:
+ * a user's overrun into a free block's links must not send us into the weeds. */
+static bool listed_ok(const hl_heap *h, const hl_block *b) {
+    return hl__region_of(h, b) && ((uintptr_t)b % HL_ALIGN) == 0 && hl__header_ok(h, b) && !hl_block_used(b);
+}
+
+static hl_block *corrupt_list(hl_heap *h, const hl_block *b) {
+    hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", hl_block_payload(b),
+               NULL, "malloc(): corrupted free list at %p", (const void *)b);
+    return NULL;
+}
+
+static hl_block *first_fit(hl_heap *h, size_t size) {
+    size_t limit = h->st.blocks_free + 1;
+    for (hl_block *b = h->lists[0]; b && limit--; b = b->next_free) {
+        if (!listed_ok(h, b)) return corrupt_list(h, b);
+        if (hl_block_size(b) >= size) return b;
+    }
+    return NULL;
+}
+
+static hl_block *best_fit(hl_heap *h, size_t size) {
+    hl_block *best = NULL;
+    size_t limit = h->st.blocks_free + 1;
+    for (hl_block *b = h->lists[0]; b && limit--; b = b->next_free) {
+        if (!listed_ok(h, b)) return corrupt_list(h, b);
+        size_t s = hl_block_size(b);
+        if (s >= size && (!best || s < hl_block_size(best))) {
+            best = b;
+            if (s == size) break;
+        }
+    }
+    return best;
+}
+
+static hl_block *segregated_fit(hl_heap *h, size_t size) {
+    if (size >= HL_SMALL_BLOCK) size += ((size_t)1 << (fls_size(size) - HL_SL_LOG2)) - 1;
+    unsigned fl, sl;
+    hl__tlsf_mapping(size, &fl, &sl);
+    if (fl >= HL_FL_COUNT) return NULL;
+    uint32_t sl_map = h->sl_bitmap[fl] & (~0u << sl);
+    if (!sl_map) {
+        uint64_t fl_map = fl + 1 < 64 ? h->fl_bitmap & (~0ull << (fl + 1)) : 0;
+        if (!fl_map) return NULL;
+        fl = (unsigned)__builtin_ctzll(fl_map);
+        sl_map = h->sl_bitmap[fl];
+    }
+    sl = (unsigned)__builtin_ctz(sl_map);
+    hl_block *b = h->lists[(size_t)fl * HL_SL_COUNT + sl];
+    if (!listed_ok(h, b)) return corrupt_list(h, b);
+    return b;
+}
+
+hl_block *hl__policy_find(hl_heap *h, size_t size) {
+    switch (h->cfg.policy) {
+    case HL_FIRST_FIT: return first_fit(h, size);
+    case HL_BEST_FIT: return best_fit(h, size);
+    case HL_SEGREGATED_FIT: return segregated_fit(h, size);
+    }
+    return NULL;
+}
+
+size_t hl__largest_free(const hl_heap *h) {
+    size_t best = 0, limit = h->st.blocks_free + 1;
+    size_t i = h->nlists;
+    if (h->nlists > 1) {
+        /* the highest non-empty class holds the largest block */
+        if (!h->fl_bitmap) return 0;
+        unsigned fl = 63u - (unsigned)__builtin_clzll(h->fl_bitmap);
+        unsigned sl = 31u - (unsigned)__builtin_clz(h->sl_bitmap[fl]);
+        i = (size_t)fl * HL_SL_COUNT + sl + 1;
+    }
+    for (hl_block *b = h->lists[i - 1]; b && limit--; b = b->next_free) {
+        if (!listed_ok(h, b)) break;
+        if (hl_block_size(b) > best) best = hl_block_size(b);
+    }
+    return best ? best - HL_OVERHEAD : 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * hl_core.h - functions shared between the allocator's own files (src/ only;
+ * the checker sees the heap through hl_internal.h).
+ *
+ * Conventions: hl__ marks an internal function used across files.  A function
+ * that returns a block pointer validated its header; one that takes a block
+ * trusts that its caller did.
+ */
+#ifndef HL_CORE_H
+#define HL_CORE_H
+
+#include "hl_internal.h"
+
+#include <errno.h>
+
+/* Largest request and alignment heaplab will try to serve. */
+#define HL_MAX_REQUEST ((size_t)PTRDIFF_MAX)
+#define HL_MAX_ALIGN ((size_t)1 << 30)
+
+static inline size_t hl__round_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+size_t hl__page_size(void);
+
+/* Block size for a request of n bytes, or 0 if no region block can hold it. */
+static inline size_t hl__block_size_for(size_t n) {
+    if (n > HL_MAX_REGION) return 0;
+    size_t s = hl__round_up(n + HL_OVERHEAD, HL_ALIGN);
+    return s < HL_MIN_BLOCK ? HL_MIN_BLOCK : s;
+}
+
+/* --- blocks (block.c) --------------------------------------------------------- */
+bool hl__header_ok(const hl_heap *h, const hl_block *b);
+void hl__set_free(hl_heap *h, hl_block *b, size_t size);
+void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t requested);
+void hl__fill_free(hl_block *b, unsigned char *lo, unsigned char *hi);
+/* Turns free block b (already unlisted) into a used block for n bytes of
+ * `size` total, splitting off and listing the tail when it can stand alone. */
+void *hl__use_block(hl_heap *h, hl_block *b, size_t size, size_t n);
+/* Frees used region block b of region r: coalesces, fills, lists. */
+void hl__release_block(hl_heap *h, hl_region *r, hl_block *b);
+/* The free block after b, validated, or NULL if b's successor is used. */
+hl_block *hl__free_successor(hl_heap *h, hl_region *r, hl_block *b, bool *corrupt);
+/* Safe unlink: checks both links before touching them. */
+bool hl__unlink_ok(const hl_heap *h, const hl_block *b);
+
+/* --- regions (region.c) ---------------------------------------------------------- */
+hl_region *hl__region_of(const hl_heap *h, const void *p);
+bool hl__grow(hl_heap *h, size_t block_size);
+void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base_size);
+void hl__release_regions(hl_heap *h);
+
+/* --- large mappings (large.c) ------------------------------------------------------ */
+void *hl__large_alloc(hl_heap *h, size_t n, size_t align);
+void hl__large_free(hl_heap *h, hl_block *b);
+/* The large block whose payload is p; *inside set when p lies in a mapping
+ * without being its payload. */
+hl_block *hl__large_find(const hl_heap *h, const void *p, bool *inside);
+bool hl__large_recently_freed(const hl_heap *h, const void *p);
+void hl__release_large(hl_heap *h);
+static inline bool hl__wants_large(const hl_heap *h, size_t n) {
+    return h->cfg.source != HL_SOURCE_BUFFER && n >= h->cfg.mmap_threshold;
+}
+
+/* --- the allocation paths (alloc.c) --------------------------------------------- */
+void *hl__alloc(hl_heap *h, size_t n, size_t align);
+void hl__free(hl_heap *h, hl_block *b);
+
+/* --- pointers from callers (resolve.c) ------------------------------------------- */
+/* The used block whose payload is p, or NULL after reporting the misuse. */
+hl_block *hl__resolve(hl_heap *h, const void *p, const char *op);
+
+/* Reads HEAPLAB_TRACE once, unless hl_set_trace already chose (trace.c). */
+void hl__trace_init(void);
+
+/* --- the every-op check ----------------------------------------------------------- */
+#if HL_CHECKED
+#define HL_AFTER(h, op) hl__check_after((h), (op))
+#else
+#define HL_AFTER(h, op) ((void)0)
+#endif
+
+static inline bool hl__heap_ok(const hl_heap *h) {
+    return h && h->magic == (HL_HEAP_MAGIC ^ (uint64_t)(uintptr_t)h);
+}
+
+#endif /* HL_CORE_H */

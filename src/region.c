@@ -1,0 +1,95 @@
+/*
+ * region.c - regions: runs of memory from the source, tiled by blocks.
+ *
+ *   [hl_region ... prologue][block][block]...[block][epilogue]
+ *
+ * The prologue (the region header's last word) and the epilogue (a header of
+ * size 0) both read "used", so coalescing never needs a bounds test.  A region
+ * header is sealed (hl_region_seal) so that a walk of the region list can
+ * trust a link before following it.
+ */
+#include "hl_core.h"
+
+hl_region *hl__region_of(const hl_heap *h, const void *p) {
+    size_t limit = h->st.regions + 1;
+    for (hl_region *r = h->regions; r && limit--; r = r->next) {
+        if (r->magic != (HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r) || r->seal != hl_region_seal(h->cookie, r))
+            return NULL;   /* a corrupted region list is the checker's to report */
+        if ((const char *)p >= (const char *)hl_region_first(r) && (const char *)p < (const char *)hl_region_epilogue(r))
+            return r;
+    }
+    return NULL;
+}
+
+bool hl__addr_in_regions(const hl_heap *h, const void *p, size_t len) {
+    hl_region *r = hl__region_of(h, p);
+    return r && len <= (size_t)((const char *)hl_region_epilogue(r) + HL_EPILOGUE - (const char *)p);
+}
+
+static void link_region(hl_heap *h, hl_region *r) {
+    r->next = h->regions;
+    r->seal = hl_region_seal(h->cookie, r);
+    h->regions = r;
+}
+
+void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base_size) {
+    hl_region *r = mem;
+    r->magic = HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r;
+    r->heap = h;
+    r->size = size;
+    r->base = base;
+    r->base_size = base_size;
+    r->prologue = HL_USED;
+    link_region(h, r);
+
+    hl_block *epi = hl_region_epilogue(r);
+    epi->size_flags = HL_USED;
+    epi->slack = 0;
+    epi->check = hl_check_word(epi, HL_USED, 0, h->cookie);
+
+    hl_block *b = hl_region_first(r);
+    size_t bsize = (size_t)((char *)epi - (char *)b);
+    hl__set_free(h, b, bsize);
+    hl__fill_free(b, (unsigned char *)b, (unsigned char *)epi);
+    hl__list_insert(h, b);
+
+    h->st.regions++;
+    h->st.region_bytes += base_size;
+    h->st.source_bytes += base_size;
+    h->st.blocks_free++;
+    h->st.bytes_free += bsize;
+}
+
+static size_t region_overhead(void) { return sizeof(hl_region) + HL_EPILOGUE; }
+
+static bool try_region(hl_heap *h, size_t bytes) {
+    size_t got = 0;
+    void *mem = hl__source_acquire(h, bytes, &got);
+    if (!mem) return false;
+    size_t size = got & ~(size_t)(HL_ALIGN - 1);
+    if (size > HL_MAX_REGION) size = HL_MAX_REGION;
+    hl__region_init(h, mem, size, mem, got);
+    HL_TRACE(h, "region %p (%zu bytes) from the source", mem, got);
+    return true;
+}
+
+/* Adds a region with a free block of at least block_size bytes: a full growth
+ * step when the cap allows it, else just enough. */
+bool hl__grow(hl_heap *h, size_t block_size) {
+    size_t page = hl__page_size();
+    if (block_size > HL_MAX_REGION - region_overhead() - page) return false;
+    size_t just = hl__round_up(block_size + region_overhead(), page);
+    size_t step = h->cfg.grow_size > just ? h->cfg.grow_size : just;
+    if (try_region(h, step)) return true;
+    return step != just && try_region(h, just);
+}
+
+void hl__release_regions(hl_heap *h) {
+    hl_region *r = h->regions;
+    h->regions = NULL;
+    while (r) {
+        hl_region *next = r->next;
+        if (h->cfg.source != HL_SOURCE_BUFFER) hl__source_release(h, r->base, r->base_size);
+        r = next;
+    }
+}
