@@ -174,6 +174,31 @@ typedef void (*hl_error_handler)(const hl_error *err, void *ctx);
 void hl_set_error_handler(hl_error_handler fn, void *ctx);
 const char *hl_error_kind_name(hl_error_kind kind);
 
+/* --- the global allocator: thread-safe, any thread may free any block ------ */
+/* Each thread allocates from a heap of its own; a block freed by another
+ * thread goes back to its owner through a lock-free remote-free stack.  The
+ * usual C semantics; a pointer heaplab never returned is reported as
+ * HL_ERR_INVALID_POINTER without its memory being touched. */
+void *hl_malloc(size_t n);
+void hl_free(void *p);
+void *hl_calloc(size_t count, size_t size);
+void *hl_realloc(void *p, size_t n);
+void *hl_aligned_alloc(size_t align, size_t n);
+int hl_posix_memalign(void **out, size_t align, size_t n);  /* 0, EINVAL or ENOMEM */
+size_t hl_malloc_usable_size(const void *p);
+/* Checks every global heap and its remote-free stack, holding every heap's
+ * lock for the duration (the world stops briefly).  0 when all is well. */
+int hl_check_all(hl_check_report *report);
+typedef struct hl_global_stats {
+    size_t heaps;             /* global heaps alive (owned or abandoned) */
+    size_t heaps_abandoned;   /* of those, waiting for a thread to adopt them */
+    size_t heaps_created, heaps_adopted;
+    size_t remote_frees;      /* blocks freed by a thread that does not own them */
+    size_t remote_drained;    /* of those, taken back by their owner */
+    size_t bytes_in_use, blocks_in_use, bytes_free, source_bytes; /* summed over heaps */
+} hl_global_stats;
+void hl_stats_global(hl_global_stats *st);
+
 /* --- debugging --------------------------------------------------------------- */
 /* One line per operation, split and merge; NULL turns it off.  HEAPLAB_TRACE=1
  * in the environment turns it on (to stderr) for heaps created after. */

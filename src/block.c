@@ -31,7 +31,8 @@ void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t req
     size_t usable = size - HL_OVERHEAD;
     seal(h, b, size | HL_USED | flags, (uint32_t)(usable - requested));
 #if HL_CHECKED
-    memset((char *)hl_block_payload(b) + requested, HL_FILL_CANARY, usable - requested);
+    size_t from = hl_canary_start(h, requested);
+    if (from < usable) memset((char *)hl_block_payload(b) + from, HL_FILL_CANARY, usable - from);
 #endif
 }
 

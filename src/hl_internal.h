@@ -175,6 +175,11 @@ typedef struct hl_heap {
     unsigned fail_skip, fail_count;  /* hl_heap_fail_source */
     uint64_t recent_large[16];   /* payloads of the last large blocks freed, for double-free reports */
     unsigned recent_large_next;
+    /* global heaps (src/global.c): one per thread, regions aligned to HL_SEGMENT */
+    struct hl_tlheap *owner;     /* NULL for an explicit heap */
+    size_t seg_align;            /* 0, or HL_SEGMENT: regions and mappings aligned and registered */
+    uint32_t canary_skip;        /* payload bytes never canaried: a remote free's link lives there */
+    uint32_t pad2;
     /* segregated fit: a bit per non-empty first level, a bit per non-empty list */
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[HL_FL_COUNT];
@@ -185,6 +190,17 @@ typedef struct hl_heap {
 
 _Static_assert(sizeof(hl_region) % HL_ALIGN == 0, "region header keeps blocks aligned");
 _Static_assert(sizeof(hl_large) % HL_ALIGN == 0, "large header keeps payloads aligned");
+
+/* Where a used block's canary starts: after the request, and never in the
+ * first canary_skip payload bytes (global heaps link remote frees there). */
+static inline size_t hl_canary_start(const struct hl_heap *h, size_t requested) {
+    return requested < h->canary_skip ? h->canary_skip : requested;
+}
+
+/* Global heaps take memory in segments of this size and alignment, so the
+ * owner of any pointer is found from its segment in O(1) (src/registry.c). */
+#define HL_SEGMENT_SHIFT 22
+#define HL_SEGMENT ((size_t)1 << HL_SEGMENT_SHIFT)
 
 /* --- free lists (src/freelist.c): the one place that knows list layout -------- */
 /* Index of the list a free block of this size belongs in. */

@@ -12,6 +12,7 @@
  * reported as a double free rather than as a pointer from nowhere.
  */
 #include "hl_core.h"
+#include "hl_global.h"
 
 static bool large_ok(const hl_heap *h, const hl_large *l) {
     return l->magic == (HL_LARGE_MAGIC ^ (uint64_t)(uintptr_t)l) && l->seal == hl_large_seal(h->cookie, l);
@@ -57,7 +58,7 @@ void *hl__large_alloc(hl_heap *h, size_t n, size_t align) {
     size_t page = hl__page_size();
     size_t extra = sizeof(hl_large) + HL_OVERHEAD + (align > HL_ALIGN ? align : 0);
     if (n > HL_MAX_REQUEST - extra - page) return NULL;
-    size_t map_size = hl__round_up(n + extra, page);
+    size_t map_size = hl__round_up(n + extra, h->seg_align ? h->seg_align : page);
     char *base = hl__source_acquire(h, map_size, NULL);
     if (!base) return NULL;
     h->st.source_bytes += map_size;
@@ -65,7 +66,13 @@ void *hl__large_alloc(hl_heap *h, size_t n, size_t align) {
     char *payload = (char *)hl__round_up((uintptr_t)base + sizeof(hl_large) + HL_HEADER, align);
     hl_block *b = hl_payload_block(payload);
     hl_large *l = hl_block_large_header(b);
-    trim(h, &base, &map_size, (char *)l, payload + n + HL_FOOTER);
+    /* a global heap's mapping keeps its segment-aligned start: the registry names it */
+    trim(h, &base, &map_size, h->seg_align ? base : (char *)l, payload + n + HL_FOOTER);
+    if (h->seg_align && !hl__registry_add(base, map_size, h, true)) {
+        hl__unmap(base, map_size);
+        h->st.source_bytes -= map_size;
+        return NULL;
+    }
 
     l->magic = HL_LARGE_MAGIC ^ (uint64_t)(uintptr_t)l;
     l->heap = h;
@@ -93,6 +100,7 @@ void hl__large_free(hl_heap *h, hl_block *b) {
     h->st.bytes_in_use -= hl_block_usable(b) - b->slack;
     h->recent_large[h->recent_large_next++ % 16] = (uint64_t)(uintptr_t)hl_block_payload(b);
     HL_TRACE(h, "unmap %p (%zu bytes)", l->base, l->map_size);
+    if (h->seg_align) hl__registry_remove(l->base, l->map_size);
     hl__unmap(l->base, l->map_size);
 }
 
@@ -123,6 +131,7 @@ void hl__release_large(hl_heap *h) {
     h->large = NULL;
     while (l && limit--) {
         hl_large *next = l->next;
+        if (h->seg_align) hl__registry_remove(l->base, l->map_size);
         hl__unmap(l->base, l->map_size);
         l = next;
     }

@@ -9,6 +9,7 @@
  * trust a link before following it.
  */
 #include "hl_core.h"
+#include "hl_global.h"
 
 hl_region *hl__region_of(const hl_heap *h, const void *p) {
     size_t limit = h->st.regions + 1;
@@ -64,8 +65,13 @@ static size_t region_overhead(void) { return sizeof(hl_region) + HL_EPILOGUE; }
 
 static bool try_region(hl_heap *h, size_t bytes) {
     size_t got = 0;
+    if (h->seg_align) bytes = hl__round_up(bytes, h->seg_align);
     void *mem = hl__source_acquire(h, bytes, &got);
     if (!mem) return false;
+    if (h->seg_align && !hl__registry_add(mem, got, h, false)) {
+        hl__source_release(h, mem, got);
+        return false;
+    }
     size_t size = got & ~(size_t)(HL_ALIGN - 1);
     if (size > HL_MAX_REGION) size = HL_MAX_REGION;
     hl__region_init(h, mem, size, mem, got);
@@ -89,6 +95,7 @@ void hl__release_regions(hl_heap *h) {
     h->regions = NULL;
     while (r) {
         hl_region *next = r->next;
+        if (h->seg_align) hl__registry_remove(r->base, r->base_size);
         if (h->cfg.source != HL_SOURCE_BUFFER) hl__source_release(h, r->base, r->base_size);
         r = next;
     }

@@ -33,6 +33,18 @@ void *hl__map(size_t size) {
 
 void hl__unmap(void *base, size_t size) { munmap(base, size); }
 
+/* A mapping of size bytes (a multiple of align) starting at an align boundary. */
+static void *map_aligned(size_t size, size_t align) {
+    if (size > SIZE_MAX - align) return NULL;
+    char *raw = hl__map(size + align);
+    if (!raw) return NULL;
+    char *start = (char *)hl__round_up((uintptr_t)raw, align);
+    if (start > raw) hl__unmap(raw, (size_t)(start - raw));
+    size_t tail = (size_t)(raw + size + align - (start + size));
+    if (tail) hl__unmap(start + size, tail);
+    return start;
+}
+
 /* --- the sbrk pool ------------------------------------------------------------ */
 typedef struct sbrk_piece {
     struct sbrk_piece *next;
@@ -103,7 +115,7 @@ void *hl__source_acquire(hl_heap *h, size_t size, size_t *got) {
         return NULL;
     if (h->cfg.source == HL_SOURCE_SBRK && !mapping) return sbrk_acquire(size, got);
     *got = size;
-    return hl__map(size);
+    return h->seg_align ? map_aligned(size, h->seg_align) : hl__map(size);
 }
 
 void hl__source_release(hl_heap *h, void *base, size_t size) {
