@@ -84,54 +84,77 @@ void hl__free(hl_heap *h, hl_block *b) {
         }                                   \
     } while (0)
 
+/* The caller's new block: what memcheck and MSan should believe of it. */
+static void *handed_out(void *p, int zeroed) {
+    if (p) hl_track_alloc(p, hl__visible(hl_payload_block(p)), zeroed);
+    return p;
+}
+
 void *hl_heap_malloc(hl_heap *h, size_t n) {
     REQUIRE_HEAP(h, NULL);
+    hl_track_enter();
     h->st.mallocs++;
-    void *p = hl__alloc(h, n, HL_ALIGN);
+    void *p = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     HL_TRACE(h, "malloc(%zu) = %p", n, p);
     HL_AFTER(h, "malloc");
+    hl_track_leave();
     return p;
 }
 
 void *hl_heap_calloc(hl_heap *h, size_t count, size_t size) {
     REQUIRE_HEAP(h, NULL);
+    hl_track_enter();
     h->st.callocs++;
     size_t n;
     void *p = NULL;
-    if (__builtin_mul_overflow(count, size, &n)) fail(h, ENOMEM);
-    else if ((p = hl__alloc(h, n, HL_ALIGN)) != NULL) memset(p, 0, n);
+    if (__builtin_mul_overflow(count, size, &n)) {
+        fail(h, ENOMEM);
+    } else if ((p = hl__alloc(h, n, HL_ALIGN)) != NULL) {
+        memset(p, 0, hl__visible(hl_payload_block(p)));
+        handed_out(p, 1);
+    }
     HL_TRACE(h, "calloc(%zu, %zu) = %p", count, size, p);
     HL_AFTER(h, "calloc");
+    hl_track_leave();
     return p;
 }
 
 void *hl_heap_aligned_alloc(hl_heap *h, size_t align, size_t n) {
     REQUIRE_HEAP(h, NULL);
+    hl_track_enter();
     h->st.aligned_allocs++;
     void *p = NULL;
     if (align == 0 || (align & (align - 1))) fail(h, EINVAL);
-    else p = hl__alloc(h, n, align < HL_ALIGN ? HL_ALIGN : align);
+    else p = handed_out(hl__alloc(h, n, align < HL_ALIGN ? HL_ALIGN : align), 0);
     HL_TRACE(h, "aligned_alloc(%zu, %zu) = %p", align, n, p);
     HL_AFTER(h, "aligned_alloc");
+    hl_track_leave();
     return p;
 }
 
 void hl_heap_free(hl_heap *h, void *p) {
     if (!p) return;
     REQUIRE_HEAP(h, );
+    hl_track_enter();
     h->st.frees++;
     hl_block *b = hl__resolve(h, p, "free");
-    if (b) hl__free(h, b);
+    if (b) {
+        hl_track_free(p);
+        hl__free(h, b);
+    }
     HL_TRACE(h, "free(%p)%s", p, b ? "" : " refused");
     HL_AFTER(h, "free");
+    hl_track_leave();
 }
 
 size_t hl_heap_usable_size(const hl_heap *ch, const void *p) {
     hl_heap *h = (hl_heap *)ch;   /* a misuse report counts itself in h->st */
     if (!p || !hl__heap_ok(h)) return 0;
+    hl_track_enter();
     hl_block *b = hl__resolve(h, p, "usable_size");
-    if (!b) return 0;
-    return HL_CHECKED ? hl_block_usable(b) - b->slack : hl_block_usable(b);
+    size_t n = b ? hl__visible(b) : 0;
+    hl_track_leave();
+    return n;
 }
 
 /* --- realloc ------------------------------------------------------------------------ */
@@ -198,29 +221,36 @@ static void *realloc_block(hl_heap *h, hl_block *b, size_t n) {
             return NULL;
         }
     }
-    void *q = hl__alloc(h, n, HL_ALIGN);
+    void *q = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     if (!q) return NULL;   /* the old block is untouched */
     memcpy(q, p, old < n ? old : n);
+    hl_track_free(p);
     hl__free(h, b);
     return q;
 }
 
 void *hl_heap_realloc(hl_heap *h, void *p, size_t n) {
     REQUIRE_HEAP(h, NULL);
+    hl_track_enter();
     h->st.reallocs++;
     void *q;
     if (!p) {
-        q = hl__alloc(h, n, HL_ALIGN);
+        q = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     } else {
         hl_block *b = hl__resolve(h, p, "realloc");
         if (!b) {
             errno = EINVAL;
             q = NULL;
+        } else if (n > HL_MAX_REQUEST) {
+            q = fail(h, ENOMEM);
         } else {
-            q = n > HL_MAX_REQUEST ? fail(h, ENOMEM) : realloc_block(h, b, n);
+            size_t was = hl__visible(b);
+            q = realloc_block(h, b, n);
+            if (q == p) hl_track_resize(p, was, hl__visible(b));
         }
     }
     HL_TRACE(h, "realloc(%p, %zu) = %p", p, n, q);
     HL_AFTER(h, "realloc");
+    hl_track_leave();
     return q;
 }

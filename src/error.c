@@ -48,6 +48,9 @@ void hl__report(const hl_heap *h, hl_error_kind kind, const char *op, const void
     if (hl__heap_ok(h)) ((hl_heap *)h)->st.errors++;
     hl_error e = { kind, ptr, h, msg, op, rep };
     HL_TRACE(h, "error %s: %s", hl_error_kind_name(kind), msg);
+    if (kind == HL_ERR_DOUBLE_FREE && op && strcmp(op, "free") == 0) hl_track_bad_free(ptr);
+    hl_track_leave();   /* the handler is the caller's code: memcheck watches it */
     if (handler) handler(&e, handler_ctx);
     else default_handler(&e);
+    hl_track_enter();
 }

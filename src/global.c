@@ -162,8 +162,10 @@ static void atfork_child(void) {
 
 /* --- finding a pointer's owner ---------------------------------------------------------- */
 static void not_ours(const char *op, const void *p) {
+    hl_track_enter();
     hl__report(NULL, HL_ERR_INVALID_POINTER, op, p, NULL,
                "%s(): invalid pointer %p: not allocated by heaplab", op, p);
+    hl_track_leave();
 }
 
 /* A used region block of h at p, judged from its header alone: the fast
@@ -171,7 +173,10 @@ static void not_ours(const char *op, const void *p) {
 static bool plain_used_block(const hl_heap *h, const void *p) {
     if ((uintptr_t)p % HL_ALIGN || ((uintptr_t)p & (HL_SEGMENT - 1)) < sizeof(hl_region) + HL_HEADER) return false;
     const hl_block *b = hl_payload_block(p);
-    return hl__header_ok(h, b) && hl_block_used(b) && !hl_block_large(b);
+    hl_track_enter();
+    bool ok = hl__header_ok(h, b) && hl_block_used(b) && !hl_block_large(b);
+    hl_track_leave();
+    return ok;
 }
 
 /* Runs op on a heap this thread does not own, under its lock. */

@@ -115,27 +115,51 @@ hl_heap *hl_heap_create(const hl_config *cfg) {
     h->heap_bytes = bytes;
     h->nlists = c.policy == HL_SEGREGATED_FIT ? HL_TLSF_LISTS : 1;
     init_state(h);
+    hl_track_enter();
     if (c.source == HL_SOURCE_BUFFER) add_buffer_region(h);
+    hl_track_leave();
     HL_TRACE(h, "create policy %d source %d grow %zu cap %zu threshold %zu",
              (int)c.policy, (int)c.source, c.grow_size, c.max_bytes, c.mmap_threshold);
     return h;
 }
 
+/* Every live block dies with a reset or a destroy: memcheck must hear of it,
+ * or it would report them all as leaked. */
+static int forget_block(const hl_walk_info *w, void *ctx) {
+    (void)ctx;
+    if (w->kind == HL_WALK_LARGE || (w->kind == HL_WALK_BLOCK && w->used)) hl_track_free(w->payload);
+    return 0;
+}
+
+static void forget_live_blocks(hl_heap *h) {
+    if (hl_track_active()) hl_heap_walk(h, forget_block, NULL);
+}
+
 void hl_heap_reset(hl_heap *h) {
     if (!hl__heap_ok(h)) return;
+    forget_live_blocks(h);
+    hl_track_enter();
     hl__release_large(h);
     hl__release_regions(h);
     init_state(h);
     if (h->cfg.source == HL_SOURCE_BUFFER) add_buffer_region(h);
     HL_TRACE(h, "reset");
     HL_AFTER(h, "reset");
+    hl_track_leave();
 }
 
 void hl_heap_destroy(hl_heap *h) {
     if (!hl__heap_ok(h)) return;
     HL_TRACE(h, "destroy");
+    forget_live_blocks(h);
+    hl_track_enter();
     hl__release_large(h);
     hl__release_regions(h);
     h->magic = 0;   /* a destroyed heap is no heap: later calls are refused */
-    if (h->cfg.source != HL_SOURCE_BUFFER) hl__unmap(h, h->heap_bytes);
+    hl_track_leave();
+    if (h->cfg.source != HL_SOURCE_BUFFER) {
+        hl__unmap(h, h->heap_bytes);
+    } else {
+        hl_track_defined(h->cfg.buffer, h->cfg.buffer_size);   /* the caller's again */
+    }
 }

@@ -10,6 +10,7 @@
 #define HL_CORE_H
 
 #include "hl_internal.h"
+#include "hl_track.h"
 
 #include <errno.h>
 
@@ -25,6 +26,12 @@ static inline size_t hl__block_size_for(size_t n) {
     if (n > HL_MAX_REGION) return 0;
     size_t s = hl__round_up(n + HL_OVERHEAD, HL_ALIGN);
     return s < HL_MIN_BLOCK ? HL_MIN_BLOCK : s;
+}
+
+/* What a caller may use of a used block: the request in checked builds (the
+ * rest holds canaries), the whole usable size otherwise. */
+static inline size_t hl__visible(const hl_block *b) {
+    return HL_CHECKED ? hl_block_usable(b) - b->slack : hl_block_usable(b);
 }
 
 /* --- blocks (block.c) --------------------------------------------------------- */

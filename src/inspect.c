@@ -14,12 +14,23 @@ void hl_heap_stats(const hl_heap *h, hl_stats *st) {
         return;
     }
     *st = h->st;
+    hl_track_enter();
     st->largest_free = hl__largest_free(h);
+    hl_track_leave();
+}
+
+/* The walk reads metadata with memcheck's reporting off, and calls back into
+ * the caller's code with it on. */
+static int call(hl_walk_fn fn, const hl_walk_info *info, void *ctx) {
+    hl_track_leave();
+    int rc = fn(info, ctx);
+    hl_track_enter();
+    return rc;
 }
 
 static int walk_region(const hl_heap *h, const hl_region *r, hl_walk_fn fn, void *ctx) {
     hl_walk_info info = { HL_WALK_REGION, r, r->size, NULL, 0, 0, 0 };
-    int rc = fn(&info, ctx);
+    int rc = call(fn, &info, ctx);
     if (rc) return rc;
     const hl_block *epi = hl_region_epilogue(r);
     size_t limit = r->size / HL_MIN_BLOCK + 1;
@@ -28,13 +39,22 @@ static int walk_region(const hl_heap *h, const hl_region *r, hl_walk_fn fn, void
         bool used = hl_block_used(b);
         hl_walk_info bi = { HL_WALK_BLOCK, b, hl_block_size(b), hl_block_payload(b), hl_block_usable(b),
                             used ? hl_block_usable(b) - b->slack : 0, used };
-        if ((rc = fn(&bi, ctx)) != 0) return rc;
+        if ((rc = call(fn, &bi, ctx)) != 0) return rc;
     }
     return 0;
 }
 
+static int walk(const hl_heap *h, hl_walk_fn fn, void *ctx);
+
 int hl_heap_walk(const hl_heap *h, hl_walk_fn fn, void *ctx) {
     if (!hl__heap_ok(h)) return -1;
+    hl_track_enter();
+    int rc = walk(h, fn, ctx);
+    hl_track_leave();
+    return rc;
+}
+
+static int walk(const hl_heap *h, hl_walk_fn fn, void *ctx) {
     size_t limit = h->st.regions + 1;
     int rc;
     for (const hl_region *r = h->regions; r; r = r->next) {
@@ -48,7 +68,7 @@ int hl_heap_walk(const hl_heap *h, hl_walk_fn fn, void *ctx) {
         if (!hl__header_ok(h, b)) return -1;
         hl_walk_info li = { HL_WALK_LARGE, l->base, l->map_size, hl_block_payload(b), hl_block_usable(b),
                             hl_block_usable(b) - b->slack, 1 };
-        if ((rc = fn(&li, ctx)) != 0) return rc;
+        if ((rc = call(fn, &li, ctx)) != 0) return rc;
     }
     return 0;
 }
@@ -116,13 +136,17 @@ void hl_heap_dump(const hl_heap *h, FILE *out) {
         fprintf(out, "heaplab: %p is not a live heap\n", (const void *)h);
         return;
     }
-    const hl_stats *s = &h->st;
+    hl_stats st;
+    hl_heap_stats(h, &st);
+    const hl_stats *s = &st;
     fprintf(out, "heaplab heap %p: %s on %s; %zu regions (%zu B), %zu large (%zu B)\n",
             (const void *)h, policy_name(h->cfg.policy), source_name(h->cfg.source),
             s->regions, s->region_bytes, s->large_blocks, s->large_bytes);
     fprintf(out, "  in use: %zu blocks, %zu B requested; free: %zu blocks, %zu B, largest %zu B usable\n",
-            s->blocks_in_use, s->bytes_in_use, s->blocks_free, s->bytes_free, hl__largest_free(h));
+            s->blocks_in_use, s->bytes_in_use, s->blocks_free, s->bytes_free, s->largest_free);
     dump_ctx d = { out, h, NULL };
     if (hl_heap_walk(h, dump_one, &d) < 0) fprintf(out, "  (walk stopped at a corrupted block: run hl_heap_check)\n");
+    hl_track_enter();
     dump_lists(h, out);
+    hl_track_leave();
 }

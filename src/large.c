@@ -81,6 +81,7 @@ void *hl__large_alloc(hl_heap *h, size_t n, size_t align) {
     l->pad = 0;
     link_large(h, l);
     hl__set_used(h, b, (size_t)(base + map_size - (char *)b), HL_LARGE, n);
+    hl_track_noaccess(base, map_size);
 
     h->st.large_blocks++;
     h->st.large_bytes += map_size;

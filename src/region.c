@@ -54,6 +54,7 @@ void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base
     hl__fill_free(b, (unsigned char *)b, (unsigned char *)epi);
     hl__list_insert(h, b);
 
+    hl_track_noaccess(r, size);
     h->st.regions++;
     h->st.region_bytes += base_size;
     h->st.source_bytes += base_size;
