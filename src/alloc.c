@@ -109,9 +109,8 @@ void *hl_heap_calloc(hl_heap *h, size_t count, size_t size) {
     void *p = NULL;
     if (__builtin_mul_overflow(count, size, &n)) {
         fail(h, ENOMEM);
-    } else if ((p = hl__alloc(h, n, HL_ALIGN)) != NULL) {
+    } else if ((p = handed_out(hl__alloc(h, n, HL_ALIGN), 1)) != NULL) {
         memset(p, 0, hl__visible(hl_payload_block(p)));
-        handed_out(p, 1);
     }
     HL_TRACE(h, "calloc(%zu, %zu) = %p", count, size, p);
     HL_AFTER(h, "calloc");
@@ -139,7 +138,7 @@ void hl_heap_free(hl_heap *h, void *p) {
     h->st.frees++;
     hl_block *b = hl__resolve(h, p, "free");
     if (b) {
-        hl_track_free(p);
+        hl_track_free(p, hl__visible(b));
         hl__free(h, b);
     }
     HL_TRACE(h, "free(%p)%s", p, b ? "" : " refused");
@@ -224,7 +223,7 @@ static void *realloc_block(hl_heap *h, hl_block *b, size_t n) {
     void *q = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     if (!q) return NULL;   /* the old block is untouched */
     memcpy(q, p, old < n ? old : n);
-    hl_track_free(p);
+    hl_track_free(p, hl__visible(b));
     hl__free(h, b);
     return q;
 }

@@ -32,7 +32,7 @@ void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t req
     seal(h, b, size | HL_USED | flags, (uint32_t)(usable - requested));
 #if HL_CHECKED
     size_t from = hl_canary_start(h, requested);
-    if (from < usable) memset((char *)hl_block_payload(b) + from, HL_FILL_CANARY, usable - from);
+    if (from < usable) hl_track_fill((char *)hl_block_payload(b) + from, HL_FILL_CANARY, usable - from);
 #endif
 }
 
@@ -41,7 +41,7 @@ void hl__fill_free(hl_block *b, unsigned char *lo, unsigned char *hi) {
     unsigned char *start = hl_block_fill_start(b), *end = start + hl_block_fill_len(b);
     if (lo < start) lo = start;
     if (hi > end) hi = end;
-    if (lo < hi) memset(lo, HL_FILL_FREE, (size_t)(hi - lo));
+    if (lo < hi) hl_track_fill(lo, HL_FILL_FREE, (size_t)(hi - lo));
 #else
     (void)b; (void)lo; (void)hi;
 #endif

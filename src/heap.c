@@ -127,12 +127,13 @@ hl_heap *hl_heap_create(const hl_config *cfg) {
  * or it would report them all as leaked. */
 static int forget_block(const hl_walk_info *w, void *ctx) {
     (void)ctx;
-    if (w->kind == HL_WALK_LARGE || (w->kind == HL_WALK_BLOCK && w->used)) hl_track_free(w->payload);
+    if (w->kind == HL_WALK_LARGE || (w->kind == HL_WALK_BLOCK && w->used))
+        hl_track_free(w->payload, HL_CHECKED ? w->requested : w->usable);
     return 0;
 }
 
 static void forget_live_blocks(hl_heap *h) {
-    if (hl_track_active()) hl_heap_walk(h, forget_block, NULL);
+    if (hl_track_active() || HL_ASAN_POISON) hl_heap_walk(h, forget_block, NULL);
 }
 
 void hl_heap_reset(hl_heap *h) {

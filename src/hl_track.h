@@ -15,6 +15,16 @@
  *     public operation runs with memcheck's error reporting disabled for its
  *     thread (hl_track_enter/leave) — the user's own accesses are checked,
  *     the allocator's are not.
+ * ASan (HL_ASAN_POISON, set by CMake for clang ASan builds): the same
+ * picture in ASan's shadow memory — region memory poisoned, each block's
+ * visible bytes unpoisoned while it lives.  The allocator's and checker's own
+ * sources are left uninstrumented (cmake/asan-ignorelist.txt), so their loads
+ * and stores of metadata are not reported; their bulk writes and reads of
+ * poisoned bytes (fills, canaries, dumps) go through hl_track_fill and
+ * hl_track_copy, which unpoison around the access, since ASan's memset and
+ * memcpy interceptors check shadow memory whoever calls them.  Memory is
+ * unpoisoned before it goes back to the system, so a later mapping at the same
+ * address starts clean.
  * MSan: new blocks are marked uninitialised (calloc'd ones are written, so
  * they are initialised).
  */
@@ -36,6 +46,18 @@
 #if HL_VALGRIND
 #include <valgrind/memcheck.h>
 #endif
+#ifndef HL_ASAN_POISON
+#define HL_ASAN_POISON 0
+#endif
+#if HL_ASAN_POISON
+#include <sanitizer/asan_interface.h>
+#define HL_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define HL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define HL_POISON(p, n) ((void)(p), (void)(n))
+#define HL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+#include <string.h>
 #ifdef HL_MSAN
 #include <sanitizer/msan_interface.h>
 #endif
@@ -56,9 +78,25 @@ static inline void hl_track_leave(void) {
 static inline void hl_track_noaccess(const void *p, size_t n) {
 #if HL_VALGRIND
     VALGRIND_MAKE_MEM_NOACCESS(p, n);
-#else
-    (void)p; (void)n;
 #endif
+    HL_POISON(p, n);
+}
+
+/* Memory about to go back to the system (munmap, the sbrk pool). */
+static inline void hl_track_release(const void *p, size_t n) { HL_UNPOISON(p, n); }
+
+/* The allocator's own fills of metadata bytes (canaries, free fill). */
+static inline void hl_track_fill(void *p, int byte, size_t n) {
+    HL_UNPOISON(p, n);
+    memset(p, byte, n);
+    HL_POISON(p, n);
+}
+
+/* The checker's own reads of metadata bytes in bulk. */
+static inline void hl_track_copy(void *dst, const void *src, size_t n) {
+    HL_UNPOISON(src, n);
+    memcpy(dst, src, n);
+    HL_POISON(src, n);
 }
 
 /* Memory handed back to its owner (a caller's buffer after the heap on it is
@@ -66,9 +104,8 @@ static inline void hl_track_noaccess(const void *p, size_t n) {
 static inline void hl_track_defined(const void *p, size_t n) {
 #if HL_VALGRIND
     VALGRIND_MAKE_MEM_DEFINED(p, n);
-#else
-    (void)p; (void)n;
 #endif
+    HL_UNPOISON(p, n);
 }
 
 /* Nonzero when running under Valgrind (bookkeeping only worth doing then). */
@@ -88,14 +125,17 @@ static inline void hl_track_alloc(const void *p, size_t n, int zeroed) {
 #ifdef HL_MSAN
     if (!zeroed) __msan_allocated_memory(p, n);
 #endif
+    HL_UNPOISON(p, n);
     (void)p; (void)n; (void)zeroed;
 }
 
-static inline void hl_track_free(const void *p) {
+/* p's n visible bytes are the allocator's again. */
+static inline void hl_track_free(const void *p, size_t n) {
 #if HL_VALGRIND
     VALGRIND_FREELIKE_BLOCK(p, 0);
 #endif
-    (void)p;
+    HL_POISON(p, n);
+    (void)p; (void)n;
 }
 
 static inline void hl_track_resize(const void *p, size_t old_n, size_t new_n) {
@@ -105,6 +145,8 @@ static inline void hl_track_resize(const void *p, size_t old_n, size_t new_n) {
 #ifdef HL_MSAN
     if (new_n > old_n) __msan_allocated_memory((const char *)p + old_n, new_n - old_n);
 #endif
+    if (new_n < old_n) HL_POISON((const char *)p + new_n, old_n - new_n);
+    else HL_UNPOISON(p, new_n);
     (void)p; (void)old_n; (void)new_n;
 }
 

@@ -102,6 +102,7 @@ void hl__large_free(hl_heap *h, hl_block *b) {
     h->recent_large[h->recent_large_next++ % 16] = (uint64_t)(uintptr_t)hl_block_payload(b);
     HL_TRACE(h, "unmap %p (%zu bytes)", l->base, l->map_size);
     if (h->seg_align) hl__registry_remove(l->base, l->map_size);
+    hl_track_release(l->base, l->map_size);
     hl__unmap(l->base, l->map_size);
 }
 
@@ -133,6 +134,7 @@ void hl__release_large(hl_heap *h) {
     while (l && limit--) {
         hl_large *next = l->next;
         if (h->seg_align) hl__registry_remove(l->base, l->map_size);
+        hl_track_release(l->base, l->map_size);
         hl__unmap(l->base, l->map_size);
         l = next;
     }

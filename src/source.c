@@ -119,6 +119,7 @@ void *hl__source_acquire(hl_heap *h, size_t size, size_t *got) {
 }
 
 void hl__source_release(hl_heap *h, void *base, size_t size) {
+    hl_track_release(base, size);
     if (h->cfg.source == HL_SOURCE_SBRK) sbrk_release(base, size);
     else if (h->cfg.source == HL_SOURCE_MMAP) hl__unmap(base, size);
 }
