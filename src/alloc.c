@@ -14,13 +14,15 @@ static void *fail(hl_heap *h, int err) {
     return NULL;
 }
 
-static void *region_alloc(hl_heap *h, size_t n, size_t size) {
+/* The policy's block for `size` bytes, or a new region's. */
+static hl_block *find_or_grow(hl_heap *h, size_t size) {
     hl_block *b = hl__policy_find(h, size);
-    if (!b) {
-        if (!hl__grow(h, size)) return NULL;
-        b = hl__policy_find(h, size);
-        if (!b) return NULL;
-    }
+    return b ? b : hl__grow(h, size);
+}
+
+static void *region_alloc(hl_heap *h, size_t n, size_t size) {
+    hl_block *b = find_or_grow(h, size);
+    if (!b) return NULL;
     hl__list_remove(h, b);
     return hl__use_block(h, b, size, n);
 }
@@ -29,12 +31,8 @@ static void *region_alloc(hl_heap *h, size_t n, size_t size) {
  * enough for any placement; the gap in front becomes a free block. */
 static void *region_alloc_aligned(hl_heap *h, size_t n, size_t size, size_t align) {
     size_t search = size + align + HL_MIN_BLOCK;
-    hl_block *b = hl__policy_find(h, search);
-    if (!b) {
-        if (!hl__grow(h, search)) return NULL;
-        b = hl__policy_find(h, search);
-        if (!b) return NULL;
-    }
+    hl_block *b = find_or_grow(h, search);
+    if (!b) return NULL;
     hl__list_remove(h, b);
     char *payload = hl_block_payload(b);
     char *want = (char *)hl__round_up((uintptr_t)payload, align);

@@ -70,6 +70,7 @@ static void fill_defaults(hl_config *c) {
 static void init_state(hl_heap *h) {
     memset(&h->st, 0, sizeof h->st);
     h->regions = NULL;
+    h->hot = NULL;
     h->large = NULL;
     h->fail_skip = h->fail_count = 0;
     memset(h->recent_large, 0, sizeof h->recent_large);

@@ -51,7 +51,11 @@ bool hl__unlink_ok(const hl_heap *h, const hl_block *b);
 
 /* --- regions (region.c) ---------------------------------------------------------- */
 hl_region *hl__region_of(const hl_heap *h, const void *p);
-bool hl__grow(hl_heap *h, size_t block_size);
+/* Adds a region whose one free block (returned, listed) holds block_size
+ * bytes, or NULL.  Callers use that block directly: a policy's rounding
+ * (segregated fit searches the next class up) could miss a region grown
+ * just big enough. */
+hl_block *hl__grow(hl_heap *h, size_t block_size);
 void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base_size);
 void hl__release_regions(hl_heap *h);
 

@@ -180,6 +180,7 @@ typedef struct hl_heap {
     size_t seg_align;            /* 0, or HL_SEGMENT: regions and mappings aligned and registered */
     uint32_t canary_skip;        /* payload bytes never canaried: a remote free's link lives there */
     uint32_t pad2;
+    struct hl_region *hot;       /* the region the last lookup found (a cache; NULL when regions change) */
     /* segregated fit: a bit per non-empty first level, a bit per non-empty list */
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[HL_FL_COUNT];

@@ -11,13 +11,25 @@
 #include "hl_core.h"
 #include "hl_global.h"
 
+static bool region_holds(const hl_region *r, const void *p) {
+    return (const char *)p >= (const char *)hl_region_first(r) && (const char *)p < (const char *)hl_region_epilogue(r);
+}
+
+/* Most lookups land in the region the last one found, so that one is tried
+ * first; the cache lives in the heap header, out of reach of block overruns,
+ * and is cleared whenever a region goes away.  The list itself is followed
+ * only through sealed headers. */
 hl_region *hl__region_of(const hl_heap *h, const void *p) {
+    hl_region *hot = h->hot;
+    if (hot && region_holds(hot, p)) return hot;
     size_t limit = h->st.regions + 1;
     for (hl_region *r = h->regions; r && limit--; r = r->next) {
         if (r->magic != (HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r) || r->seal != hl_region_seal(h->cookie, r))
             return NULL;   /* a corrupted region list is the checker's to report */
-        if ((const char *)p >= (const char *)hl_region_first(r) && (const char *)p < (const char *)hl_region_epilogue(r))
+        if (region_holds(r, p)) {
+            ((hl_heap *)h)->hot = r;
             return r;
+        }
     }
     return NULL;
 }
@@ -64,36 +76,37 @@ void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base
 
 static size_t region_overhead(void) { return sizeof(hl_region) + HL_EPILOGUE; }
 
-static bool try_region(hl_heap *h, size_t bytes) {
+static hl_block *try_region(hl_heap *h, size_t bytes) {
     size_t got = 0;
     if (h->seg_align) bytes = hl__round_up(bytes, h->seg_align);
     void *mem = hl__source_acquire(h, bytes, &got);
-    if (!mem) return false;
+    if (!mem) return NULL;
     if (h->seg_align && !hl__registry_add(mem, got, h, false)) {
         hl__source_release(h, mem, got);
-        return false;
+        return NULL;
     }
     size_t size = got & ~(size_t)(HL_ALIGN - 1);
     if (size > HL_MAX_REGION) size = HL_MAX_REGION;
     hl__region_init(h, mem, size, mem, got);
     HL_TRACE(h, "region %p (%zu bytes) from the source", mem, got);
-    return true;
+    return hl_region_first((hl_region *)mem);
 }
 
-/* Adds a region with a free block of at least block_size bytes: a full growth
- * step when the cap allows it, else just enough. */
-bool hl__grow(hl_heap *h, size_t block_size) {
+/* A full growth step when the cap allows it, else just enough. */
+hl_block *hl__grow(hl_heap *h, size_t block_size) {
     size_t page = hl__page_size();
-    if (block_size > HL_MAX_REGION - region_overhead() - page) return false;
+    if (block_size > HL_MAX_REGION - region_overhead() - page) return NULL;
     size_t just = hl__round_up(block_size + region_overhead(), page);
     size_t step = h->cfg.grow_size > just ? h->cfg.grow_size : just;
-    if (try_region(h, step)) return true;
-    return step != just && try_region(h, just);
+    hl_block *b = try_region(h, step);
+    if (!b && step != just) b = try_region(h, just);
+    return b;
 }
 
 void hl__release_regions(hl_heap *h) {
     hl_region *r = h->regions;
     h->regions = NULL;
+    h->hot = NULL;
     while (r) {
         hl_region *next = r->next;
         if (h->seg_align) hl__registry_remove(r->base, r->base_size);
