@@ -31,7 +31,8 @@ extern "C" {
 #define HL_MMAP_THRESHOLD_DEFAULT (128u * 1024u)
 #define HL_MMAP_THRESHOLD_NEVER SIZE_MAX       /* never give blocks their own mapping */
 #define HL_GROW_SIZE_DEFAULT (256u * 1024u)
-#define HL_BUFFER_MIN 1024u                    /* smallest buffer a heap accepts */
+#define HL_BUFFER_MIN 8192u                    /* smallest buffer a heap of any policy accepts
+                                                  (segregated fit keeps ~4.5 KiB of list heads in it) */
 
 typedef struct hl_heap hl_heap;                /* opaque */
 
@@ -45,7 +46,8 @@ typedef struct hl_config {
     void *buffer;          /* HL_SOURCE_BUFFER: memory the caller owns ...    */
     size_t buffer_size;    /* ... and its size (at least HL_BUFFER_MIN)       */
     size_t grow_size;      /* bytes per new region; 0: HL_GROW_SIZE_DEFAULT   */
-    size_t max_bytes;      /* cap on bytes taken from the source; 0: none     */
+    size_t max_bytes;      /* cap on bytes taken from the source; 0: none.
+                              A buffer heap's cap is its buffer: max_bytes is ignored */
     size_t mmap_threshold; /* 0: 128 KiB; HL_MMAP_THRESHOLD_NEVER: never.
                               Requests at or above it get their own mapping
                               (mmap and sbrk sources; a buffer heap never maps) */

@@ -65,12 +65,27 @@ void *hl__alloc(hl_heap *h, size_t n, size_t align) {
     return p ? p : fail(h, ENOMEM);
 }
 
-void hl__free(hl_heap *h, hl_block *b) {
+bool hl__free(hl_heap *h, hl_block *b) {
     if (hl_block_large(b)) {
         hl__large_free(h, b);
-        return;
+        return true;
     }
-    hl__release_block(h, hl__region_of(h, b), b);
+    return hl__release_block(h, hl__region_of(h, b), b);
+}
+
+/* Frees a caller's block and tells memcheck and ASan: after the free for a
+ * region block (a free refused over a corrupted neighbour leaves the block
+ * live), before it for a large one (whose memory is about to be unmapped, and
+ * must not stay poisoned for whoever maps that address next). */
+static void release(hl_heap *h, hl_block *b) {
+    void *p = hl_block_payload(b);
+    size_t visible = hl__visible(b);
+    if (hl_block_large(b)) {
+        hl_track_free(p, visible);
+        hl__free(h, b);
+    } else if (hl__free(h, b)) {
+        hl_track_free(p, visible);
+    }
 }
 
 /* --- the public functions ------------------------------------------------------- */
@@ -135,10 +150,7 @@ void hl_heap_free(hl_heap *h, void *p) {
     hl_track_enter();
     h->st.frees++;
     hl_block *b = hl__resolve(h, p, "free");
-    if (b) {
-        hl_track_free(p, hl__visible(b));
-        hl__free(h, b);
-    }
+    if (b) release(h, b);
     HL_TRACE(h, "free(%p)%s", p, b ? "" : " refused");
     HL_AFTER(h, "free");
     hl_track_leave();
@@ -221,8 +233,7 @@ static void *realloc_block(hl_heap *h, hl_block *b, size_t n) {
     void *q = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     if (!q) return NULL;   /* the old block is untouched */
     memcpy(q, p, old < n ? old : n);
-    hl_track_free(p, hl__visible(b));
-    hl__free(h, b);
+    release(h, b);
     return q;
 }
 

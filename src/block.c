@@ -125,13 +125,13 @@ static void corrupted_neighbour(hl_heap *h, hl_block *b, const char *which) {
                which, hl_block_payload(b));
 }
 
-void hl__release_block(hl_heap *h, hl_region *r, hl_block *b) {
+bool hl__release_block(hl_heap *h, hl_region *r, hl_block *b) {
     bool bad_next, bad_prev;
     hl_block *next = hl__free_successor(h, r, b, &bad_next);
     hl_block *prev = bad_next ? NULL : free_predecessor(h, r, b, &bad_prev);
     if (bad_next || bad_prev) {
         corrupted_neighbour(h, b, bad_next ? "next" : "previous");
-        return;   /* nothing touched: the caller's heap stays as it was */
+        return false;   /* nothing touched: the caller's heap stays as it was */
     }
     size_t size = hl_block_size(b);
     h->st.blocks_in_use--;
@@ -164,4 +164,5 @@ void hl__release_block(hl_heap *h, hl_region *r, hl_block *b) {
     hl__set_free(h, start, total);
     hl__fill_free(start, lo, hi);
     hl__list_insert(h, start);
+    return true;
 }

@@ -10,8 +10,9 @@
  * per level, and a bitmap for each level, so that both insertion and search are
  * O(1).  Below HL_SMALL_BLOCK the classes are HL_ALIGN bytes apart.  A search
  * rounds the request up to the next class boundary, so that any block of the
- * class it lands on fits: a free block in the request's own class but larger
- * than the request is not found (the price of O(1); see fuzz/README.md).
+ * class it lands on fits, in O(1).  Only when that finds nothing does it scan
+ * the request's own class, where a block larger than the request may wait:
+ * so segregated fit, like the others, fails only when no free block fits.
  */
 #include "hl_core.h"
 
@@ -96,15 +97,29 @@ static hl_block *best_fit(hl_heap *h, size_t size) {
     return best;
 }
 
-static hl_block *segregated_fit(hl_heap *h, size_t size) {
+/* The request's own class may hold a block big enough that the rounded-up
+ * search skipped.  Scanning it is the last resort before the heap grows or
+ * fails, so that segregated fit, too, returns NULL only when no free block can
+ * hold the request. */
+static hl_block *own_class(hl_heap *h, size_t size) {
+    size_t limit = h->st.blocks_free + 1;
+    for (hl_block *b = h->lists[hl__list_index(h, size)]; b && limit--; b = b->next_free) {
+        if (!listed_ok(h, b)) return corrupt_list(h, b);
+        if (hl_block_size(b) >= size) return b;
+    }
+    return NULL;
+}
+
+static hl_block *segregated_fit(hl_heap *h, size_t request) {
+    size_t size = request;
     if (size >= HL_SMALL_BLOCK) size += ((size_t)1 << (fls_size(size) - HL_SL_LOG2)) - 1;
     unsigned fl, sl;
     hl__tlsf_mapping(size, &fl, &sl);
-    if (fl >= HL_FL_COUNT) return NULL;
+    if (fl >= HL_FL_COUNT) return own_class(h, request);
     uint32_t sl_map = h->sl_bitmap[fl] & (~0u << sl);
     if (!sl_map) {
         uint64_t fl_map = fl + 1 < 64 ? h->fl_bitmap & (~0ull << (fl + 1)) : 0;
-        if (!fl_map) return NULL;
+        if (!fl_map) return own_class(h, request);
         fl = (unsigned)__builtin_ctzll(fl_map);
         sl_map = h->sl_bitmap[fl];
     }

@@ -50,7 +50,7 @@ const char *hl_config_error(const hl_config *c) {
     if ((unsigned)c->source > HL_SOURCE_SBRK) return "unknown source (use HL_SOURCE_MMAP, HL_SOURCE_BUFFER or HL_SOURCE_SBRK)";
     if (c->source != HL_SOURCE_BUFFER) return NULL;
     if (!c->buffer) return "HL_SOURCE_BUFFER needs a buffer (cfg.buffer is NULL)";
-    if (c->buffer_size < HL_BUFFER_MIN) return "the buffer is smaller than HL_BUFFER_MIN (1024 bytes)";
+    if (c->buffer_size < HL_BUFFER_MIN) return "the buffer is smaller than HL_BUFFER_MIN (8192 bytes)";
     if ((uintptr_t)c->buffer + c->buffer_size < (uintptr_t)c->buffer) return "the buffer wraps around the address space";
     size_t span;
     buffer_span(c, &span);
@@ -110,6 +110,8 @@ hl_heap *hl_heap_create(const hl_config *cfg) {
             return NULL;
         }
     }
+    /* a buffer heap's header lands on whatever the caller's buffer held */
+    memset(h, 0, heap_struct_size(c.policy));
     h->magic = HL_HEAP_MAGIC ^ (uint64_t)(uintptr_t)h;
     h->cookie = process_secret() ^ ((uint64_t)(uintptr_t)h * 0xff51afd7ed558ccdull);
     h->cfg = c;

@@ -42,8 +42,9 @@ void hl__fill_free(hl_block *b, unsigned char *lo, unsigned char *hi);
 /* Turns free block b (already unlisted) into a used block for n bytes of
  * `size` total, splitting off and listing the tail when it can stand alone. */
 void *hl__use_block(hl_heap *h, hl_block *b, size_t size, size_t n);
-/* Frees used region block b of region r: coalesces, fills, lists. */
-void hl__release_block(hl_heap *h, hl_region *r, hl_block *b);
+/* Frees used region block b of region r: coalesces, fills, lists.  False
+ * (after a report, with nothing changed) when a neighbour is corrupted. */
+bool hl__release_block(hl_heap *h, hl_region *r, hl_block *b);
 /* The free block after b, validated, or NULL if b's successor is used. */
 hl_block *hl__free_successor(hl_heap *h, hl_region *r, hl_block *b, bool *corrupt);
 /* Safe unlink: checks both links before touching them. */
@@ -73,7 +74,8 @@ static inline bool hl__wants_large(const hl_heap *h, size_t n) {
 
 /* --- the allocation paths (alloc.c) --------------------------------------------- */
 void *hl__alloc(hl_heap *h, size_t n, size_t align);
-void hl__free(hl_heap *h, hl_block *b);
+/* False when b's neighbours were found corrupted (reported; nothing freed). */
+bool hl__free(hl_heap *h, hl_block *b);
 
 /* --- pointers from callers (resolve.c) ------------------------------------------- */
 /* The used block whose payload is p, or NULL after reporting the misuse. */

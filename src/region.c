@@ -92,15 +92,17 @@ static hl_block *try_region(hl_heap *h, size_t bytes) {
     return hl_region_first((hl_region *)mem);
 }
 
-/* A full growth step when the cap allows it, else just enough. */
+/* One request to the source: a full growth step, or just enough when the cap
+ * leaves no room for a step.  One request, so that a refusal (an exhausted
+ * source, an injected failure) is the operation's failure, not a retry's. */
 hl_block *hl__grow(hl_heap *h, size_t block_size) {
     size_t page = hl__page_size();
     if (block_size > HL_MAX_REGION - region_overhead() - page) return NULL;
     size_t just = hl__round_up(block_size + region_overhead(), page);
     size_t step = h->cfg.grow_size > just ? h->cfg.grow_size : just;
-    hl_block *b = try_region(h, step);
-    if (!b && step != just) b = try_region(h, just);
-    return b;
+    size_t cap = h->cfg.max_bytes;
+    if (cap && (step > cap || h->st.source_bytes > cap - step)) step = just;
+    return try_region(h, step);
 }
 
 void hl__release_regions(hl_heap *h) {
