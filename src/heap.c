@@ -29,6 +29,16 @@ static uint64_t process_secret(void) {
     return atomic_load(&secret);
 }
 
+/* A fresh key for every heap and every reset: the check words of blocks that
+ * no longer exist (a reset heap, an earlier heap on the same buffer) stop
+ * matching all at once, so a stale pointer into the old blocks is reported
+ * instead of passing for a live block. */
+static uint64_t new_cookie(const hl_heap *h) {
+    static _Atomic uint64_t generation;
+    uint64_t g = atomic_fetch_add_explicit(&generation, 1, memory_order_relaxed);
+    return process_secret() ^ ((uint64_t)(uintptr_t)h * 0xff51afd7ed558ccdull) ^ (g * 0x9E3779B97F4A7C15ull);
+}
+
 static size_t heap_struct_size(hl_policy policy) {
     size_t lists = policy == HL_SEGREGATED_FIT ? HL_TLSF_LISTS : 1;
     return hl__round_up(sizeof(hl_heap) + lists * sizeof(hl_block *), HL_ALIGN);
@@ -113,7 +123,7 @@ hl_heap *hl_heap_create(const hl_config *cfg) {
     /* a buffer heap's header lands on whatever the caller's buffer held */
     memset(h, 0, heap_struct_size(c.policy));
     h->magic = HL_HEAP_MAGIC ^ (uint64_t)(uintptr_t)h;
-    h->cookie = process_secret() ^ ((uint64_t)(uintptr_t)h * 0xff51afd7ed558ccdull);
+    h->cookie = new_cookie(h);
     h->cfg = c;
     h->heap_bytes = bytes;
     h->nlists = c.policy == HL_SEGREGATED_FIT ? HL_TLSF_LISTS : 1;
@@ -146,6 +156,7 @@ void hl_heap_reset(hl_heap *h) {
     hl__release_large(h);
     hl__release_regions(h);
     init_state(h);
+    h->cookie = new_cookie(h);
     if (h->cfg.source == HL_SOURCE_BUFFER) add_buffer_region(h);
     HL_TRACE(h, "reset");
     HL_AFTER(h, "reset");

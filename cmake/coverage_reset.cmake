@@ -1,0 +1,10 @@
+# coverage_reset.cmake - deletes every .gcda under DIR (cmake -D DIR=... -P).
+if(NOT DIR)
+  message(FATAL_ERROR "usage: cmake -D DIR=<build dir> -P coverage_reset.cmake")
+endif()
+file(GLOB_RECURSE counters "${DIR}/*.gcda")
+list(LENGTH counters n)
+if(counters)
+  file(REMOVE ${counters})
+endif()
+message(STATUS "removed ${n} coverage counter files")
