@@ -13,7 +13,10 @@
  *   - create() must give a fresh, empty heap for every input;
  *   - misuse the allocator detects is reported through hooks->on_error, and the
  *     allocator then returns to its caller having changed nothing;
- *   - nothing may call exit(): a violation is an abort() or a trap.
+ *   - nothing may call exit(): a violation is an abort() or a trap.  (A user's
+ *     allocator that exits, aborts or keeps global state anyway is run through
+ *     fuzz/byoa/, which forks a child per input and reports an exit as a finding:
+ *     docs/byoa.md.)
  */
 #ifndef FZ_ADAPTER_H
 #define FZ_ADAPTER_H
@@ -50,18 +53,29 @@ enum fz_claim {
     FZ_CLAIM_RECENT_LARGE = 1u << 6,        /* a stale pointer to one of the last 16 large
                                                blocks freed is a double free */
     FZ_CLAIM_ERRNO = 1u << 7,               /* ENOMEM / EINVAL on failure */
-    FZ_CLAIM_COALESCES = 1u << 8,           /* reserved for issue 7 */
-    FZ_CLAIM_THREAD_SAFE = 1u << 9,         /* reserved for issue 4 */
+    FZ_CLAIM_COALESCES = 1u << 8,           /* once every block is freed, the memory is one
+                                               usable run again: with a walk, no region holds
+                                               two free blocks; without one, a request of the
+                                               most bytes live at once succeeds (and, with
+                                               stats, without taking more from the source) */
+    FZ_CLAIM_THREAD_SAFE = 1u << 9,         /* may be called from several threads at once
+                                               (the threaded targets need it) */
+    FZ_CLAIM_OWN_CONFIG = 1u << 10,         /* the allocator ignores fz_config (policy,
+                                               source, buffer, cap ...): a "buffer" header
+                                               does not bound its memory, so the harness
+                                               budget applies (user allocators, fuzz/byoa/) */
 };
 
 /* Filled in by create() for the heap it made: claims may depend on the config
  * (first fit is exact, segregated fit is not). */
 typedef struct fz_claims {
     unsigned flags;           /* enum fz_claim */
-    size_t min_align;         /* every pointer is aligned to this */
+    size_t min_align;         /* every pointer is aligned to this (8 or 16; 0: no claim) */
     size_t large_threshold;   /* requests >= this get a mapping; SIZE_MAX: never */
     size_t grow_size;         /* the growth step in effect; 0: cannot grow */
     size_t max_bytes;         /* the cap in effect; 0: none */
+    size_t max_request;       /* 0: none.  Otherwise no size, count or alignment above it
+                                 is ever passed (an API taking int sizes: INT_MAX) */
 } fz_claims;
 
 /* --- errors the allocator reports ------------------------------------------------ */
@@ -118,6 +132,8 @@ typedef struct fz_adapter {
     void (*destroy)(void *heap);
     void *(*malloc)(void *heap, size_t n);
     void (*free)(void *heap, void *p);
+    /* realloc and calloc may be NULL when the allocator has none: their
+     * operations are then skipped. */
     void *(*realloc)(void *heap, void *p, size_t n);
     void *(*calloc)(void *heap, size_t count, size_t size);
     /* Optional from here on. */

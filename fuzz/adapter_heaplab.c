@@ -2,7 +2,8 @@
  * adapter_heaplab.c - the adapter for heaplab's explicit heaps (hl_heap_*).
  *
  * Claims: NULL with ENOMEM on exhaustion, the cap honoured, every misuse kind
- * detected, the last 16 large frees remembered; exact fit for first and best
+ * detected, the last 16 large frees remembered, free neighbours merged (boundary
+ * tags: once all is freed, each region is one free block); exact fit for first and best
  * fit; usable_size == request in checked builds (the slack holds canaries).
  */
 #include "adapter.h"
@@ -64,7 +65,7 @@ static hl_config to_hl_config(const fz_config *c)
 static void fill_claims(const hl_config *cfg, fz_claims *cl)
 {
     cl->flags = FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_DETECTS_DOUBLE_FREE | FZ_CLAIM_DETECTS_INVALID
-              | FZ_CLAIM_CAP | FZ_CLAIM_RECENT_LARGE | FZ_CLAIM_ERRNO;
+              | FZ_CLAIM_CAP | FZ_CLAIM_RECENT_LARGE | FZ_CLAIM_ERRNO | FZ_CLAIM_COALESCES;
     if (cfg->policy != HL_SEGREGATED_FIT)
         cl->flags |= FZ_CLAIM_EXACT_FIT;
     if (hl_checked_build())

@@ -29,6 +29,8 @@ static _Alignas(64) unsigned char heap_buffer[4u << 20];
 /* What foreign_free static passes (never inside heap_buffer). */
 static _Alignas(16) unsigned char foreign_static[64];
 
+const fz_oracle *volatile fz_oracle_running;
+
 static void violation(fz_oracle *o, const char *rule, const void *addr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -151,6 +153,8 @@ static void forget(fz_oracle *o, fz_slot *s)
     o->live_bytes -= s->n;
     if (s->large)
         remember_large_free(o, s->p);
+    else
+        o->small_live -= s->n;
     s->stale = s->p;
     s->p = NULL;
 }
@@ -175,12 +179,33 @@ static bool over_budget(const fz_oracle *o, size_t need)
 {
     if (need >= FZ_HOPELESS)
         return false;
-    bool bounded = o->cfg.source == FZ_SOURCE_BUFFER
+    bool bounded = (o->cfg.source == FZ_SOURCE_BUFFER && !claims(o, FZ_CLAIM_OWN_CONFIG))
                 || (o->claims.max_bytes && o->claims.max_bytes <= FZ_REQUEST_BUDGET);
     return !bounded && (need > FZ_REQUEST_BUDGET || o->live_bytes + need > FZ_LIVE_BUDGET);
 }
 
+/* FZ_CLAIM max_request: sizes the allocator's API cannot take are never passed. */
+static bool excluded(const fz_oracle *o, size_t n)
+{
+    return o->claims.max_request && n > o->claims.max_request;
+}
+
 /* --- rules for a returned pointer ------------------------------------------------------- */
+/* claims.large_threshold (0 and SIZE_MAX make no claim): a block for n bytes
+ * lies in a mapping of its own exactly when n >= the threshold, whichever call
+ * made it.  heaplab decides on n alone: aligned_alloc maps a large n whatever
+ * the alignment; realloc keeps a large block in its mapping only while n stays
+ * at or above the threshold, and moves a region block that grows to it. */
+static void check_threshold(fz_oracle *o, const fz_slot *s, bool large)
+{
+    size_t thr = o->claims.large_threshold;
+    if (thr == 0 || thr == SIZE_MAX || large == (s->n >= thr))
+        return;
+    violation(o, "large-threshold", s->p, "%p (%zu bytes) is %s, but the large threshold is %zu: "
+              "requests %s it get %s", (void *)s->p, s->n, large ? "a large mapping" : "in a region", thr,
+              large ? "below" : "at or above", large ? "a region block" : "a mapping of their own");
+}
+
 static void check_placement(fz_oracle *o, const fz_slot *s, size_t *extent, bool *large)
 {
     fz_where w;
@@ -209,6 +234,7 @@ static void check_placement(fz_oracle *o, const fz_slot *s, size_t *extent, bool
     }
     *extent = w.block.usable;
     *large = w.block.kind == FZ_WALK_LARGE;
+    check_threshold(o, s, *large);
 }
 
 static void check_overlap(fz_oracle *o, const fz_slot *s)
@@ -263,6 +289,11 @@ static void accept(fz_oracle *o, fz_slot *s, unsigned char *p, size_t n, size_t 
     }
     o->live_blocks++;
     o->live_bytes += n;
+    if (!s->large) {
+        o->small_live += n;
+        if (o->small_live > o->small_peak)
+            o->small_peak = o->small_live;
+    }
     if (!o->failed)
         fill_block(o, s);
     note(o, "= %p usable %zu%s", (void *)p, s->usable, s->large ? " (large)" : "");
@@ -340,6 +371,8 @@ static void op_malloc(fz_oracle *o, fz_slot *s, size_t n)
     release(o, s);
     if (o->failed || (over_budget(o, n) && !skip(o, "over the harness memory budget")))
         return;
+    if (excluded(o, n) && !skip(o, "above the adapter's max_request"))
+        return;
     fz_stats before;
     take_stats(o, &before);
     errno = 0;
@@ -353,10 +386,17 @@ static void op_malloc(fz_oracle *o, fz_slot *s, size_t n)
 
 static void op_calloc(fz_oracle *o, fz_slot *s, size_t count, size_t size)
 {
+    if (!o->ad->calloc) {
+        skip(o, "the adapter has no calloc");
+        return;
+    }
     release(o, s);
     bool overflow = size && count > SIZE_MAX / size;
     size_t n = overflow ? SIZE_MAX : count * size;
     if (o->failed || (over_budget(o, n) && !skip(o, "over the harness memory budget")))
+        return;
+    if ((excluded(o, n) || excluded(o, count) || excluded(o, size))
+        && !skip(o, "above the adapter's max_request"))
         return;
     fz_stats before;
     take_stats(o, &before);
@@ -385,6 +425,8 @@ static void op_aligned(fz_oracle *o, fz_slot *s, size_t align, size_t n)
     size_t need = n + align < n ? SIZE_MAX : n + align;
     if (o->failed || (over_budget(o, need) && !skip(o, "over the harness memory budget")))
         return;
+    if ((excluded(o, n) || excluded(o, align)) && !skip(o, "above the adapter's max_request"))
+        return;
     fz_stats before;
     take_stats(o, &before);
     errno = 0;
@@ -405,6 +447,12 @@ static void op_aligned(fz_oracle *o, fz_slot *s, size_t align, size_t n)
 
 static void op_realloc(fz_oracle *o, fz_slot *s, size_t n)
 {
+    if (!o->ad->realloc) {
+        skip(o, "the adapter has no realloc");
+        return;
+    }
+    if (excluded(o, n) && !skip(o, "above the adapter's max_request"))
+        return;
     if (!s->p) {   /* realloc(NULL, n) is malloc */
         if (over_budget(o, n) && !skip(o, "over the harness memory budget"))
             return;
@@ -451,6 +499,8 @@ static void op_realloc(fz_oracle *o, fz_slot *s, size_t n)
     bool moved = q != old, was_large = s->large;
     o->live_blocks--;
     o->live_bytes -= s->n;
+    if (!was_large)
+        o->small_live -= s->n;
     accept(o, s, q, n, 0, false);
     if (moved) {   /* the old block was freed */
         s->stale = old;
@@ -501,6 +551,10 @@ static void issue_misuse(fz_oracle *o, void *q, fz_error_kind expect, unsigned v
 {
     if (!claimed(o, expect)) {
         skip(o, "the adapter does not claim to detect it");
+        return;
+    }
+    if (via == FZ_VIA_REALLOC && !o->ad->realloc) {
+        skip(o, "the adapter has no realloc");
         return;
     }
     fz_stats before, after;
@@ -608,6 +662,7 @@ static void op_reset(fz_oracle *o)
         }
     }
     o->live_blocks = o->live_bytes = 0;
+    o->small_live = o->small_peak = 0;       /* a reset owes no coalescing */
     o->recent_count = o->recent_next = 0;   /* the claim counts frees since the reset */
 }
 
@@ -687,6 +742,88 @@ static void dispatch(fz_oracle *o, const fz_op *op)
     }
 }
 
+/* --- FZ_CLAIM_COALESCES -----------------------------------------------------------------------
+ * Checked each time the last live block goes (not after a reset).  With a walk:
+ * no region holds more than one free block (blocks the walk gives outside every
+ * region count as one region).  Without one: a request of the most bytes that
+ * were live at once since the heap was last empty must succeed, without taking
+ * more from the source when stats say so; those blocks fitted in the heap with
+ * a header each, so one merged run holds them (this assumes one contiguous heap:
+ * an allocator with several regions gives a walk). */
+enum { COALESCE_REGIONS = 64 };
+
+struct coalesce_walk {
+    uintptr_t lo[COALESCE_REGIONS], hi[COALESCE_REGIONS];
+    size_t free_blocks[COALESCE_REGIONS + 1];   /* the last: blocks outside every region */
+    unsigned regions;
+};
+
+static int count_free(const fz_walk_info *i, void *ctx)
+{
+    struct coalesce_walk *c = ctx;
+    uintptr_t a = (uintptr_t)i->start;
+    if (i->kind == FZ_WALK_REGION && c->regions < COALESCE_REGIONS) {
+        c->lo[c->regions] = a;
+        c->hi[c->regions++] = a + i->size;
+    } else if (i->kind == FZ_WALK_BLOCK && !i->used) {
+        unsigned r = 0;
+        while (r < c->regions && !(a >= c->lo[r] && a < c->hi[r]))
+            r++;
+        c->free_blocks[r < c->regions ? r : COALESCE_REGIONS]++;
+    }
+    return 0;
+}
+
+static void coalesced_by_walk(fz_oracle *o)
+{
+    struct coalesce_walk c;
+    memset(&c, 0, sizeof c);
+    if (o->ad->walk(o->heap, count_free, &c) < 0) {
+        violation(o, "walk", NULL, "the heap cannot be walked after the last block was freed");
+        return;
+    }
+    for (unsigned r = 0; r <= COALESCE_REGIONS; r++) {
+        if (c.free_blocks[r] < 2)
+            continue;
+        if (r < c.regions)
+            violation(o, "coalesce", (const void *)c.lo[r], "every block is free, but region [%p, %p) holds "
+                      "%zu free blocks, not one run", (void *)c.lo[r], (void *)c.hi[r], c.free_blocks[r]);
+        else
+            violation(o, "coalesce", NULL, "every block is free, but the heap holds %zu free blocks, not one run",
+                      c.free_blocks[r]);
+        return;
+    }
+}
+
+static void coalesced_by_probe(fz_oracle *o, size_t n)
+{
+    if (over_budget(o, n) || excluded(o, n))
+        return;
+    fz_stats before, after;
+    take_stats(o, &before);
+    void *p = o->ad->malloc(o->heap, n);
+    if (!p) {
+        violation(o, "coalesce", NULL, "every block is free, but malloc(%zu) (the most bytes live at once) "
+                  "returned NULL", n);
+        return;
+    }
+    take_stats(o, &after);
+    o->ad->free(o->heap, p);
+    if (o->ad->stats && after.source_bytes > before.source_bytes)
+        violation(o, "coalesce", p, "every block is free, but malloc(%zu) (the most bytes live at once) took "
+                  "%zu more bytes from the source", n, after.source_bytes - before.source_bytes);
+}
+
+static void check_coalesced(fz_oracle *o)
+{
+    size_t peak = o->small_peak;
+    o->small_peak = 0;
+    if (o->ad->walk)
+        coalesced_by_walk(o);
+    else
+        coalesced_by_probe(o, peak);
+}
+
 /* Rules that hold after every operation. */
 static void after_op(fz_oracle *o)
 {
@@ -699,6 +836,8 @@ static void after_op(fz_oracle *o)
         else if (claims(o, FZ_CLAIM_CAP) && o->claims.max_bytes && st.source_bytes > o->claims.max_bytes)
             violation(o, "cap", NULL, "%zu bytes taken from the source, cap %zu", st.source_bytes, o->claims.max_bytes);
     }
+    if (!o->failed && claims(o, FZ_CLAIM_COALESCES) && o->live_blocks == 0 && o->small_peak)
+        check_coalesced(o);
     if (o->op_index % FZ_SWEEP_EVERY == 0)
         sweep(o, "periodic sweep");
 }
@@ -720,15 +859,19 @@ int fz_oracle_open(fz_oracle *o, const fz_adapter *ad, const fz_header *hdr, con
     }
     fz_hooks hooks = { on_error, o };
     *why = NULL;
+    fz_oracle_running = o;
     o->heap = ad->create(&o->cfg, &hooks, &o->claims, why);
+    fz_oracle_running = NULL;
     return o->heap ? 0 : -1;
 }
 
 void fz_oracle_close(fz_oracle *o)
 {
+    fz_oracle_running = o;
     if (o->heap)
         o->ad->destroy(o->heap);
     o->heap = NULL;
+    fz_oracle_running = NULL;
 }
 
 bool fz_oracle_step(fz_oracle *o, const fz_op *op)
@@ -738,9 +881,11 @@ bool fz_oracle_step(fz_oracle *o, const fz_op *op)
     o->op_index++;
     o->op = op;
     o->note[0] = 0;
+    fz_oracle_running = o;
     dispatch(o, op);
     if (!o->failed)
         after_op(o);
+    fz_oracle_running = NULL;
     return !o->failed;
 }
 
@@ -749,9 +894,11 @@ bool fz_oracle_finish(fz_oracle *o)
     if (o->failed)
         return false;
     o->op = NULL;
+    fz_oracle_running = o;
     sweep(o, "final sweep");
     if (!o->failed)
         op_check(o);
+    fz_oracle_running = NULL;
     return !o->failed;
 }
 

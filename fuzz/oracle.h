@@ -11,6 +11,8 @@
  *   aligned          every pointer is aligned to min_align and to the alignment asked
  *   inside           it lies in one of the heap's regions or mappings, in a used block
  *   overlap          it overlaps no other live block over its whole usable size
+ *   large-threshold  with a walk and claims.large_threshold (not 0 or SIZE_MAX): the
+ *                    block is in a large mapping exactly when its request is >= it
  *   contents         every live block keeps its pattern (checked on free, realloc,
  *                    fill, misuse, reset and a sweep every FZ_SWEEP_EVERY operations)
  *   realloc-prefix   realloc keeps min(old, new) bytes
@@ -30,6 +32,9 @@
  *   unexpected-error the allocator reported an error nobody provoked
  *   checker          the allocator's checker (every-op or explicit) found a violation
  *   walk             the heap could not be walked
+ *   coalesce         FZ_CLAIM_COALESCES: after every block was freed, the free memory
+ *                    is not one run (see check_coalesced() in oracle.c)
+ * Requests above claims.max_request are never issued (skipped, like the budget).
  */
 #ifndef FZ_ORACLE_H
 #define FZ_ORACLE_H
@@ -85,7 +90,15 @@ typedef struct fz_oracle {
     bool failed;
     fz_violation v;
     char note[160];          /* what the last operation did, for hl-trace replay */
+    /* FZ_CLAIM_COALESCES: bytes requested by live blocks outside large mappings,
+     * and the most of them live at once since the heap was last empty */
+    size_t small_live, small_peak;
 } fz_oracle;
+
+/* The oracle whose create, operation, final check or destroy is in progress
+ * (NULL between them): for handlers that must say where an allocator ended the
+ * process (exit(), abort()) - fuzz/byoa/. */
+extern const fz_oracle *volatile fz_oracle_running;
 
 /* A fresh heap for the header; -1 (and *why) when the adapter refuses it. */
 int fz_oracle_open(fz_oracle *o, const fz_adapter *ad, const fz_header *hdr, const char **why);

@@ -27,6 +27,15 @@ static void seal(hl_heap *h, hl_block *b, size_t size_flags, uint32_t slack) {
 
 void hl__set_free(hl_heap *h, hl_block *b, size_t size) { seal(h, b, size, 0); }
 
+/* The every-op check verifies what this operation filled (invariants/check.c). */
+static void touched(hl_heap *h, unsigned char *lo, unsigned char *hi) {
+    if (h->ntouched < HL_TOUCHED_MAX) {
+        h->touched[h->ntouched][0] = lo;
+        h->touched[h->ntouched][1] = hi;
+    }
+    if (h->ntouched <= HL_TOUCHED_MAX) h->ntouched++;
+}
+
 void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t requested) {
     size_t usable = size - HL_OVERHEAD;
     seal(h, b, size | HL_USED | flags, (uint32_t)(usable - requested));
@@ -36,14 +45,25 @@ void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t req
 #endif
 }
 
-void hl__fill_free(hl_block *b, unsigned char *lo, unsigned char *hi) {
+void hl__fill_free(hl_heap *h, hl_block *b, unsigned char *lo, unsigned char *hi) {
 #if HL_CHECKED
     unsigned char *start = hl_block_fill_start(b), *end = start + hl_block_fill_len(b);
     if (lo < start) lo = start;
     if (hi > end) hi = end;
-    if (lo < hi) hl_track_fill(lo, HL_FILL_FREE, (size_t)(hi - lo));
+    if (lo < hi) {
+        hl_track_fill(lo, HL_FILL_FREE, (size_t)(hi - lo));
+        touched(h, lo, hi);
+    }
 #else
-    (void)b; (void)lo; (void)hi;
+    (void)h; (void)b; (void)lo; (void)hi;
+#endif
+}
+
+void hl__fill_new(hl_block *b) {
+#if HL_CHECKED
+    hl_track_fill(hl_block_fill_start(b), HL_FILL_FREE, hl_block_fill_len(b));
+#else
+    (void)b;
 #endif
 }
 
@@ -162,7 +182,7 @@ bool hl__release_block(hl_heap *h, hl_region *r, hl_block *b) {
         HL_TRACE(h, "merge prev %p + %p -> %zu", (void *)prev, (void *)b, total);
     }
     hl__set_free(h, start, total);
-    hl__fill_free(start, lo, hi);
+    hl__fill_free(h, start, lo, hi);
     hl__list_insert(h, start);
     return true;
 }

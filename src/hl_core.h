@@ -38,7 +38,12 @@ static inline size_t hl__visible(const hl_block *b) {
 bool hl__header_ok(const hl_heap *h, const hl_block *b);
 void hl__set_free(hl_heap *h, hl_block *b, size_t size);
 void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t requested);
-void hl__fill_free(hl_block *b, unsigned char *lo, unsigned char *hi);
+/* Fills the whole of a new region's free block (checked builds): one memset,
+ * which the every-op check leaves to its rolling window. */
+void hl__fill_new(hl_block *b);
+/* Fills [lo, hi) of free block b's fill area (checked builds); the every-op
+ * check verifies those bytes after the operation. */
+void hl__fill_free(hl_heap *h, hl_block *b, unsigned char *lo, unsigned char *hi);
 /* Turns free block b (already unlisted) into a used block for n bytes of
  * `size` total, splitting off and listing the tail when it can stand alone. */
 void *hl__use_block(hl_heap *h, hl_block *b, size_t size, size_t n);

@@ -58,6 +58,13 @@ enum {
 #define HL_FILL_FREE   0xDDu  /* free bytes of a free block (checked builds) */
 #define HL_FILL_CANARY 0xCAu  /* slack bytes of a used block (checked builds) */
 
+/* The every-op check verifies the fill bytes an operation wrote (up to
+ * HL_TOUCHED_MAX ranges; more, and it verifies every fill), and the rest of
+ * the free fill through a window of HL_SWEEP_WINDOW bytes that moves on by
+ * that much after each operation. */
+#define HL_TOUCHED_MAX 6
+#define HL_SWEEP_WINDOW ((size_t)64 * 1024)
+
 /* Regions never exceed this, so sizes fit the TLSF matrix. */
 #define HL_MAX_REGION ((size_t)1 << 40)
 
@@ -181,6 +188,10 @@ typedef struct hl_heap {
     uint32_t canary_skip;        /* payload bytes never canaried: a remote free's link lives there */
     uint32_t pad2;
     struct hl_region *hot;       /* the region the last lookup found (a cache; NULL when regions change) */
+    /* the every-op check's own state (checked builds; invariants/check.c) */
+    const unsigned char *touched[HL_TOUCHED_MAX][2]; /* fill bytes [lo, hi) this operation wrote */
+    unsigned ntouched;           /* how many; more than HL_TOUCHED_MAX: verify every fill */
+    size_t sweep_cursor;         /* where the rolling fill window starts, in region bytes */
     /* segregated fit: a bit per non-empty first level, a bit per non-empty list */
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[HL_FL_COUNT];

@@ -63,7 +63,7 @@ void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base
     hl_block *b = hl_region_first(r);
     size_t bsize = (size_t)((char *)epi - (char *)b);
     hl__set_free(h, b, bsize);
-    hl__fill_free(b, (unsigned char *)b, (unsigned char *)epi);
+    hl__fill_new(b);
     hl__list_insert(h, b);
 
     hl_track_noaccess(r, size);

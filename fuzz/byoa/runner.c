@@ -1,0 +1,326 @@
+/* runner.c - see runner.h. */
+#define _GNU_SOURCE
+#include "runner.h"
+#include "capture.h"
+#include "coverage.h"
+#include "exit_trap.h"
+#include "oracle.h"
+#include "ops.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Sanitizer runtime hooks, when a runtime is linked (weak: NULL otherwise). */
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+void __sanitizer_print_stack_trace(void) __attribute__((weak));
+
+enum phase { PHASE_RUNNING, PHASE_DONE, PHASE_VIOLATION, PHASE_EXIT };
+enum where { WHERE_CREATE, WHERE_OP, WHERE_FINISH };
+
+/* What a child tells its parent, in memory both see. */
+struct shared {
+    volatile int phase;
+    volatile int where;
+    volatile size_t op_index;     /* 1-based, while where == WHERE_OP */
+    volatile int exit_status;     /* PHASE_EXIT: exit()'s argument, -1 unknown */
+    char message[8192];           /* PHASE_VIOLATION: the oracle's report */
+    unsigned char counters[];     /* coverage.h */
+};
+
+static struct {
+    bool ready;
+    byoa_mode mode;
+    unsigned timeout;
+    byoa_output output;
+    int capture;                  /* the capture file, or -1 */
+    struct shared *sh;            /* fork mode */
+    const byoa_target *t;
+} rs;
+
+static fz_oracle oracle;          /* 20 KB: off the stack */
+
+/* --- setup ------------------------------------------------------------------------------------ */
+static void read_environment(const byoa_target *t)
+{
+    const char *m = getenv("HEAPLAB_BYOA_MODE"), *s = getenv("HEAPLAB_BYOA_TIMEOUT");
+    rs.mode = m && !strcmp(m, "inprocess") ? BYOA_IN_PROCESS : m && !strcmp(m, "fork") ? BYOA_FORK : t->mode;
+    rs.timeout = s && atoi(s) > 0 ? (unsigned)atoi(s) : t->timeout;
+    rs.output = byoa_output_mode();
+}
+
+static void in_process_exit(int status);
+
+static void setup(const byoa_target *t)
+{
+    rs.ready = true;
+    rs.t = t;
+    read_environment(t);
+    /* An sbrk allocator and glibc's malloc must not both move the break
+     * (docs/byoa.md): from here on glibc serves new memory with mmap.  Done in
+     * the parent, so every child starts from the same break. */
+    if (t->sbrk)
+        mallopt(M_MMAP_THRESHOLD, 0);
+    rs.capture = rs.output == BYOA_OUTPUT_TAIL ? byoa_capture_open() : -1;
+    if (rs.mode == BYOA_FORK) {
+        size_t size = sizeof *rs.sh + byoa_coverage_size();
+        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) {
+            rs.sh = m;
+            return;
+        }
+        perror("byoa: mmap (running in process instead)");
+        rs.mode = BYOA_IN_PROCESS;
+    }
+    if (rs.output != BYOA_OUTPUT_ALL)
+        byoa_capture_redirect(rs.capture, 1);   /* stderr stays the engine's */
+    byoa_exit_trap_install(in_process_exit);
+}
+
+/* --- one input through the oracle ---------------------------------------------------------------- */
+static void mark(int where, size_t index)
+{
+    if (rs.sh) {
+        rs.sh->where = where;
+        rs.sh->op_index = index;
+    }
+}
+
+/* False when the oracle found a violation (it is in oracle.v). */
+static bool run_oracle(const byoa_target *t, const uint8_t *data, size_t size)
+{
+    fz_decoder d;
+    fz_decode_begin(&d, data, size);
+    const char *why;
+    mark(WHERE_CREATE, 0);
+    if (fz_oracle_open(&oracle, t->adapter, &d.hdr, &why) != 0)
+        return true;   /* the adapter refused the header: nothing to run */
+    oracle.target = t->name;
+    fz_op op;
+    size_t index = 0;
+    bool ok = true;
+    while (ok && fz_decode_next(&d, &op)) {
+        mark(WHERE_OP, ++index);
+        ok = fz_oracle_step(&oracle, &op);
+    }
+    mark(WHERE_FINISH, index);
+    return ok && fz_oracle_finish(&oracle);
+}
+
+/* "op #N <operation>" for where the process was, from the input itself. */
+static void describe(const uint8_t *data, size_t size, int where, size_t index, char *buf, size_t len)
+{
+    if (where == WHERE_CREATE) {
+        snprintf(buf, len, "create");
+        return;
+    }
+    if (where == WHERE_FINISH) {
+        snprintf(buf, len, "end of input");
+        return;
+    }
+    fz_decoder d;
+    fz_op op;
+    char text[FZ_OP_TEXT] = "?";
+    fz_decode_begin(&d, data, size);
+    for (size_t i = 1; i <= index && fz_decode_next(&d, &op); i++)
+        if (i == index)
+            fz_op_format(&op, text, sizeof text);
+    snprintf(buf, len, "op #%zu %s", index, text);
+}
+
+static void describe_running(char *buf, size_t len)
+{
+    const fz_oracle *o = fz_oracle_running;
+    char text[FZ_OP_TEXT];
+    if (o && o->op) {
+        fz_op_format(o->op, text, sizeof text);
+        snprintf(buf, len, "op #%zu %s", o->op_index, text);
+    } else {
+        snprintf(buf, len, o && o->op_index ? "end of input" : "create");
+    }
+}
+
+static void print_exit_finding(const char *where, int status)
+{
+    if (status >= 0)
+        fprintf(stderr, "%s: %s: rule exit: the allocator called exit(%d)\n", rs.t->name, where, status);
+    else
+        fprintf(stderr, "%s: %s: rule exit: the process exited during the input (status unknown)\n",
+                rs.t->name, where);
+}
+
+/* --- in process ---------------------------------------------------------------------------------- */
+static void in_process_exit(int status)
+{
+    char where[FZ_OP_TEXT + 32];
+    describe_running(where, sizeof where);
+    fflush(stdout);
+    byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
+    print_exit_finding(where, status);
+    abort();
+}
+
+static int run_in_process(const byoa_target *t, const uint8_t *data, size_t size)
+{
+    fflush(stdout);
+    byoa_capture_rewind(rs.capture);
+    bool ok = run_oracle(t, data, size);
+    if (!ok) {
+        fflush(stdout);
+        byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
+        fz_oracle_print_violation(&oracle, stderr);
+        abort();
+    }
+    fz_oracle_close(&oracle);
+    return 0;
+}
+
+/* --- fork mode: the child ---------------------------------------------------------------------- */
+static void child_exit(int status)
+{
+    rs.sh->exit_status = status;
+    rs.sh->phase = PHASE_EXIT;
+    fflush(stdout);
+    fflush(stderr);
+    _exit(status >= 0 ? status : 1);
+}
+
+static void child_abort(int sig)
+{
+    static const char msg[] = "byoa: SIGABRT in the child (abort(), or a failed assert)\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        (void)0;
+    if (__sanitizer_print_stack_trace)
+        __sanitizer_print_stack_trace();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The engine's handlers would report (and save the input) from the child: the
+ * parent does that.  The child dies of its signal, or a sanitizer's report
+ * ends it with the sanitizer's exit code. */
+static void child_signals(void)
+{
+    static const int plain[] = { SIGALRM, SIGILL, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGXFSZ };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        signal(plain[i], SIG_DFL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = child_abort;
+    sigaction(SIGABRT, &sa, NULL);
+    if (__sanitizer_set_death_callback)
+        __sanitizer_set_death_callback(NULL);
+}
+
+static void save_violation(void)
+{
+    FILE *f = fmemopen(rs.sh->message, sizeof rs.sh->message, "w");
+    if (f) {
+        fz_oracle_print_violation(&oracle, f);
+        fclose(f);
+    }
+}
+
+static void child(const byoa_target *t, const uint8_t *data, size_t size) __attribute__((noreturn));
+static void child(const byoa_target *t, const uint8_t *data, size_t size)
+{
+    child_signals();
+    if (rs.output == BYOA_OUTPUT_TAIL) {
+        byoa_capture_redirect(rs.capture, 1);
+        byoa_capture_redirect(rs.capture, 2);
+    } else if (rs.output == BYOA_OUTPUT_NONE) {
+        byoa_capture_redirect(-1, 1);
+    }
+    byoa_exit_trap_install(child_exit);
+    alarm(rs.timeout);
+    if (run_oracle(t, data, size)) {
+        byoa_coverage_save(rs.sh->counters);
+        rs.sh->phase = PHASE_DONE;
+    } else {
+        save_violation();
+        rs.sh->phase = PHASE_VIOLATION;
+    }
+    fflush(stdout);
+    _exit(0);
+}
+
+/* --- fork mode: the parent ---------------------------------------------------------------------- */
+static bool not_a_finding(int status)
+{
+    if (!WIFSIGNALED(status))
+        return false;
+    int sig = WTERMSIG(status);
+    return sig == SIGINT || sig == SIGTERM || sig == SIGKILL;
+}
+
+static void report_child(const uint8_t *data, size_t size, int status)
+{
+    const struct shared *sh = rs.sh;
+    char where[FZ_OP_TEXT + 32];
+    describe(data, size, sh->where, sh->op_index, where, sizeof where);
+    byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
+    const char *name = rs.t->name;
+    if (sh->phase == PHASE_VIOLATION) {
+        fprintf(stderr, "%s", sh->message);
+    } else if (sh->phase == PHASE_EXIT) {
+        print_exit_finding(where, sh->exit_status);
+    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+        fprintf(stderr, "%s: %s: rule hang: the input did not finish within %u s (an endless loop?)\n",
+                name, where, rs.timeout);
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        fprintf(stderr, "%s: %s: rule crash: the allocator was killed by signal %d (%s)%s\n", name, where, sig,
+                strsignal(sig), sig == SIGABRT ? ": abort(), or a failed assert" : "");
+    } else {
+        fprintf(stderr, "%s: %s: rule crash: the process ended with status %d without exit() "
+                "(a sanitizer's report above, or _exit())\n", name, where, WEXITSTATUS(status));
+    }
+    fflush(stderr);
+}
+
+static int run_forked(const byoa_target *t, const uint8_t *data, size_t size)
+{
+    struct shared *sh = rs.sh;
+    sh->phase = PHASE_RUNNING;
+    sh->where = WHERE_CREATE;
+    sh->op_index = 0;
+    sh->exit_status = 0;
+    sh->message[0] = 0;
+    byoa_capture_rewind(rs.capture);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("byoa: fork (input not run)");
+        return 0;
+    }
+    if (pid == 0)
+        child(t, data, size);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 0;
+    if (sh->phase == PHASE_DONE && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        byoa_coverage_load(sh->counters);
+        return 0;
+    }
+    if (not_a_finding(status)) {
+        fprintf(stderr, "%s: the child was killed by %s: not a finding\n", t->name, strsignal(WTERMSIG(status)));
+        return 0;
+    }
+    report_child(data, size, status);
+    abort();
+}
+
+int byoa_run(const byoa_target *t, const uint8_t *data, size_t size)
+{
+    if (!rs.ready)
+        setup(t);
+    return rs.mode == BYOA_FORK ? run_forked(t, data, size) : run_in_process(t, data, size);
+}
