@@ -188,7 +188,7 @@ int hl__check_fill(hl_checker *c, const hl_block *b) {
         return 0;
     c->focus = fill + at;
     return hl__check_fail(c, HL_INV_FREE_FILL, b, HL_FILL_FREE, fill[at],
-                          "free block: byte %zu of its fill (block+%#zx) is %#04x, expected %#04x: written after free",
+                          "free block: byte %zu of its fill (block+%#zx) is 0x%02x, expected 0x%02x: written after free",
                           at, (size_t)(HL_HEADER + HL_LINKS) + at, fill[at], HL_FILL_FREE);
 }
 
@@ -206,7 +206,7 @@ int hl__check_canary(hl_checker *c, const hl_block *b) {
         return 0;
     c->focus = canary + at;
     return hl__check_fail(c, HL_INV_CANARY, b, HL_FILL_CANARY, canary[at],
-                          "used block of %zu requested bytes: canary byte %zu after the request is %#04x, expected %#04x: overflow",
+                          "used block of %zu requested bytes: canary byte %zu after the request is 0x%02x, expected 0x%02x: overflow",
                           req, from - req + at, canary[at], HL_FILL_CANARY);
 }
 

@@ -35,7 +35,7 @@ int hl__check_heap_header(hl_checker *c) {
                               "heap %p: the heap header is bad: magic %#llx, expected %#llx (destroyed or overwritten)",
                               (const void *)h, (unsigned long long)h->magic, (unsigned long long)magic);
     size_t lists = h->cfg.policy == HL_SEGREGATED_FIT ? HL_TLSF_LISTS : 1;
-    if (h->nlists != lists || (unsigned)h->cfg.source > HL_SOURCE_SBRK)
+    if (h->nlists != lists || (unsigned)h->cfg.policy > HL_BEST_FIT || (unsigned)h->cfg.source > HL_SOURCE_SBRK)
         return hl__check_fail(c, HL_INV_REGION, NULL, lists, h->nlists,
                               "heap %p: the heap header is bad: %zu free lists for policy %d, source %d",
                               (const void *)h, h->nlists, (int)h->cfg.policy, (int)h->cfg.source);

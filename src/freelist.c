@@ -69,7 +69,7 @@ static bool listed_ok(const hl_heap *h, const hl_block *b) {
 }
 
 static hl_block *corrupt_list(hl_heap *h, const hl_block *b) {
-    hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", hl_block_payload(b),
+    hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", b ? hl_block_payload(b) : NULL,
                NULL, "malloc(): corrupted free list at %p", (const void *)b);
     return NULL;
 }
@@ -110,6 +110,12 @@ static hl_block *own_class(hl_heap *h, size_t size) {
     return NULL;
 }
 
+static hl_block *corrupt_bitmap(hl_heap *h, unsigned fl) {
+    hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", NULL, NULL,
+               "malloc(): the segregated-fit bitmaps are corrupted (first level %u)", fl);
+    return NULL;
+}
+
 static hl_block *segregated_fit(hl_heap *h, size_t request) {
     size_t size = request;
     if (size >= HL_SMALL_BLOCK) size += ((size_t)1 << (fls_size(size) - HL_SL_LOG2)) - 1;
@@ -121,10 +127,15 @@ static hl_block *segregated_fit(hl_heap *h, size_t request) {
         uint64_t fl_map = fl + 1 < 64 ? h->fl_bitmap & (~0ull << (fl + 1)) : 0;
         if (!fl_map) return own_class(h, request);
         fl = (unsigned)__builtin_ctzll(fl_map);
-        sl_map = h->sl_bitmap[fl];
+        if (fl >= HL_FL_COUNT || !(sl_map = h->sl_bitmap[fl])) return corrupt_bitmap(h, fl);
     }
     sl = (unsigned)__builtin_ctz(sl_map);
     hl_block *b = h->lists[(size_t)fl * HL_SL_COUNT + sl];
+    if (!b) {
+        hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", NULL, NULL,
+                   "malloc(): the segregated-fit bitmap says list fl %u sl %u holds a block, but it is empty", fl, sl);
+        return NULL;
+    }
     if (!listed_ok(h, b)) return corrupt_list(h, b);
     return b;
 }
@@ -145,6 +156,7 @@ size_t hl__largest_free(const hl_heap *h) {
         /* the highest non-empty class holds the largest block */
         if (!h->fl_bitmap) return 0;
         unsigned fl = 63u - (unsigned)__builtin_clzll(h->fl_bitmap);
+        if (fl >= HL_FL_COUNT || !h->sl_bitmap[fl]) return 0;   /* corrupted: the checker says so */
         unsigned sl = 31u - (unsigned)__builtin_clz(h->sl_bitmap[fl]);
         i = (size_t)fl * HL_SL_COUNT + sl + 1;
     }

@@ -54,7 +54,7 @@ static hl_tlheap *new_tlheap(void) {
     }
     t->heap->owner = t;
     t->heap->seg_align = HL_SEGMENT;
-    t->heap->canary_skip = sizeof(void *);
+    t->heap->canary_skip = 2 * sizeof(void *);   /* the remote-free link and tag */
     pthread_mutex_init(&t->lock, NULL);
     atomic_init(&t->remote, NULL);
     atomic_init(&t->remote_pushed, 0);
@@ -85,10 +85,36 @@ static hl_tlheap *thread_heap(void) {
     return t;
 }
 
+/* A block waiting on a remote-free stack carries, in its second payload word,
+ * a tag bound to its address: a second free of it before its owner drains it
+ * is then a double free, not a second push that would tie the stack into a
+ * loop.  The freeing thread owns those bytes once it has called free. */
+#define HL_REMOTE_TAG 0x72656d6f74656672ull   /* "remotefr" */
+
+static uint64_t *tag_word(void *p) { return (uint64_t *)((char *)p + sizeof(void *)); }
+static uint64_t tag_of(const void *p) { return HL_REMOTE_TAG ^ (uint64_t)(uintptr_t)p; }
+
+static bool pending(void *p) {
+    hl_track_enter();   /* the caller's bytes: maybe never written, maybe NOACCESS to memcheck */
+    bool yes = __atomic_load_n(tag_word(p), __ATOMIC_RELAXED) == tag_of(p);
+    hl_track_leave();
+    return yes;
+}
+
+static void double_free_pending(hl_tlheap *o, void *p) {
+    hl_track_enter();
+    hl__report(o->heap, HL_ERR_DOUBLE_FREE, "free", p, NULL,
+               "free(): double free of %p: it is already on its way back to its owner thread", p);
+    hl_track_leave();
+}
+
 static void drain(hl_tlheap *t) {
     void *p = atomic_exchange_explicit(&t->remote, NULL, memory_order_acquire);
     while (p) {
+        hl_track_enter();
         void *next = *(void **)p;
+        __atomic_store_n(tag_word(p), 0, __ATOMIC_RELAXED);
+        hl_track_leave();
         hl_heap_free(t->heap, p);
         t->remote_drained++;
         p = next;
@@ -161,10 +187,31 @@ static void atfork_child(void) {
 }
 
 /* --- finding a pointer's owner ---------------------------------------------------------- */
+/* The payloads of the last large blocks freed: their mappings, and so their
+ * registry entries, are gone, and a second free of one is a double free. */
+enum { RECENT_LARGE = 64 };
+static _Atomic uintptr_t recent_large[RECENT_LARGE];
+static _Atomic unsigned recent_large_next;
+
+static void remember_large(const void *p) {
+    unsigned i = atomic_fetch_add_explicit(&recent_large_next, 1, memory_order_relaxed);
+    atomic_store_explicit(&recent_large[i % RECENT_LARGE], (uintptr_t)p, memory_order_relaxed);
+}
+
+static bool recently_freed_large(const void *p) {
+    for (unsigned i = 0; i < RECENT_LARGE; i++)
+        if (atomic_load_explicit(&recent_large[i], memory_order_relaxed) == (uintptr_t)p) return true;
+    return false;
+}
+
 static void not_ours(const char *op, const void *p) {
     hl_track_enter();
-    hl__report(NULL, HL_ERR_INVALID_POINTER, op, p, NULL,
-               "%s(): invalid pointer %p: not allocated by heaplab", op, p);
+    if (recently_freed_large(p))
+        hl__report(NULL, HL_ERR_DOUBLE_FREE, op, p, NULL,
+                   "%s(): double free of %p: this large block was already freed", op, p);
+    else
+        hl__report(NULL, HL_ERR_INVALID_POINTER, op, p, NULL,
+                   "%s(): invalid pointer %p: not allocated by heaplab", op, p);
     hl_track_leave();
 }
 
@@ -179,19 +226,40 @@ static bool plain_used_block(const hl_heap *h, const void *p) {
     return ok;
 }
 
-/* Runs op on a heap this thread does not own, under its lock. */
-static void free_under_lock(hl_tlheap *o, void *p) {
-    pthread_mutex_lock(&o->lock);
+/* Frees p into heap o, whose lock the caller holds. */
+static void free_locked(hl_tlheap *o, void *p, bool large) {
+    if (large) {
+        bool inside;
+        hl_track_enter();
+        bool found = hl__large_find(o->heap, p, &inside) != NULL;
+        hl_track_leave();
+        if (found) remember_large(p);
+    } else if (plain_used_block(o->heap, p) && pending(p)) {
+        double_free_pending(o, p);   /* freed by another thread after the owner's last drain */
+        return;
+    }
     hl_heap_free(o->heap, p);
+}
+
+static void free_under_lock(hl_tlheap *o, void *p, bool large) {
+    pthread_mutex_lock(&o->lock);
+    free_locked(o, p, large);
     pthread_mutex_unlock(&o->lock);
 }
 
 static void remote_push(hl_tlheap *o, void *p) {
+    if (pending(p)) {
+        double_free_pending(o, p);
+        return;
+    }
+    hl_track_enter();
+    __atomic_store_n(tag_word(p), tag_of(p), __ATOMIC_RELAXED);
     void *head = atomic_load_explicit(&o->remote, memory_order_relaxed);
     do {
         *(void **)p = head;
     } while (!atomic_compare_exchange_weak_explicit(&o->remote, &head, p, memory_order_release,
                                                     memory_order_relaxed));
+    hl_track_leave();
     atomic_fetch_add_explicit(&o->remote_pushed, 1, memory_order_relaxed);
 }
 
@@ -254,12 +322,12 @@ void hl_free(void *p) {
     if (o == my_heap) {
         pthread_mutex_lock(&o->lock);
         if (atomic_load_explicit(&o->remote, memory_order_relaxed)) drain(o);
-        hl_heap_free(h, p);
+        free_locked(o, p, large);
         pthread_mutex_unlock(&o->lock);
     } else if (!large && plain_used_block(h, p) && !atomic_load_explicit(&o->abandoned, memory_order_acquire)) {
         remote_push(o, p);
     } else {
-        free_under_lock(o, p);   /* large blocks, abandoned heaps, and misuse to diagnose */
+        free_under_lock(o, p, large);   /* large blocks, abandoned heaps, and misuse to diagnose */
     }
 }
 
