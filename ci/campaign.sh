@@ -37,6 +37,15 @@ case "$ENGINE" in libfuzzer|afl) ;; *) log "campaign.sh: --engine libfuzzer or a
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
 SEEDS=$HEAPLAB_ROOT/corpus/$TARGET
 DICT=$HEAPLAB_ROOT/fuzz/$TARGET.dict
+TRACE_TOOL=hl-trace
+# fuzz_heap_<name> (heaplab_add_allocator, docs/byoa.md) speaks fuzz_heap's input
+# language: fuzz_heap's seeds and dictionary, and its own hl-trace-<name>.
+case "$TARGET" in
+    fuzz_heap_?*)
+        [ -d "$SEEDS" ] || SEEDS=$HEAPLAB_ROOT/corpus/fuzz_heap
+        [ -f "$DICT" ] || DICT=$HEAPLAB_ROOT/fuzz/fuzz_heap.dict
+        TRACE_TOOL=hl-trace-${TARGET#fuzz_heap_} ;;
+esac
 
 # --- building ----------------------------------------------------------------------------
 packages() {
@@ -48,7 +57,7 @@ packages() {
 build_libfuzzer() {   # build_libfuzzer DIR [extra cmake args]
     local dir=$1; shift
     run cmake --preset fuzz -B "$dir" "$@" >/dev/null
-    run cmake --build "$dir" -j2 --target "$TARGET" hl-trace
+    run cmake --build "$dir" -j2 --target "$TARGET" "$TRACE_TOOL"
 }
 
 # The AFL++ build: afl-clang-fast links fuzz_heap with AFL's persistent driver.
@@ -57,7 +66,7 @@ build_afl() {   # build_afl DIR
     run env AFL_QUIET=1 cmake -S "$HEAPLAB_ROOT" -B "$dir" -DCMAKE_C_COMPILER=afl-clang-fast \
         -DCMAKE_BUILD_TYPE=Debug -DHEAPLAB_FUZZ=ON -DHL_CHECK_EVERY_OP=ON \
         "-DCMAKE_C_FLAGS=-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
-    run env AFL_QUIET=1 cmake --build "$dir" -j2 --target "$TARGET" hl-trace
+    run env AFL_QUIET=1 cmake --build "$dir" -j2 --target "$TARGET" "$TRACE_TOOL"
 }
 
 # --- the summary --------------------------------------------------------------------------------
@@ -106,7 +115,7 @@ summary_libfuzzer() {   # summary_libfuzzer LOG CORPUS CRASHDIR
         "$(grep -oE 'ft: [0-9]+' <<< "$last" | cut -d' ' -f2)"
     printf 'corpus:     %s inputs in %s (seeds: %s)\n' "$(find "$corpus" -type f | wc -l)" "$corpus" \
         "$(find "$SEEDS" -maxdepth 1 -type f | wc -l)"
-    report_crashes "$BUILD/fuzz/hl-trace" "$crashes"/crash-* "$crashes"/leak-* "$crashes"/timeout-* "$crashes"/oom-*
+    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "$crashes"/crash-* "$crashes"/leak-* "$crashes"/timeout-* "$crashes"/oom-*
 }
 
 # --- engines ----------------------------------------------------------------------------------------
@@ -156,7 +165,7 @@ run_afl() {
     printf '\n==== summary: AFL++ on %s, %s s, %s instances ====\n' "$TARGET" "$TIME" "$JOBS"
     printf 'executions: %s\nexec/s:     %s (sum of the last averages)\ncoverage:   bitmap%s\n' "$execs" "$speed" "$cov"
     printf 'corpus:     %s queue entries in %s\n' "$count" "$out"
-    report_crashes "$BUILD/fuzz/hl-trace" "$out"/*/crashes/id:*
+    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "$out"/*/crashes/id:*
 }
 
 # exec/s over the seed corpus, with and without the every-op check, one core.

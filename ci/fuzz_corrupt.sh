@@ -20,7 +20,7 @@
 #
 # A trace is "corrupt KIND INDEX OFFSET HOW VALUE" lines (at most 8, one
 # corruption round each) and a fuzz_heap text trace (fuzz/README.md) that
-# builds the heap; fuzz/README-corrupt.md gives the kinds and hows.
+# builds the heap; fuzz/README.md (section fuzz_corrupt) gives the kinds and hows.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HEAPLAB_ROOT"

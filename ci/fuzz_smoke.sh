@@ -4,7 +4,9 @@
 #      corpus/fuzz_heap and corpus/regressions/fuzz_heap;
 #   2. a gcc build replays them with the standalone driver under Valgrind (zero errors)
 #      and runs ctest -L corpus (each input, and the bytes = the encoding of the traces);
-#   3. libFuzzer runs FUZZ_SMOKE_SECONDS (60) and AFL++ AFL_SMOKE_SECONDS (30): no crash.
+#   3. libFuzzer runs FUZZ_SMOKE_SECONDS (60) and AFL++ AFL_SMOKE_SECONDS (30): no crash;
+#   4. ci/fuzz_threads_smoke.sh (the threaded target) and FUZZ_CORRUPT_SECONDS (30) of
+#      ci/fuzz_corrupt.sh (the checker against corrupted heaps).
 # Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -72,6 +74,15 @@ if [ "$crashes" -ne 0 ]; then
     for c in $(find "$WORK/afl" -path '*/crashes/id:*' -type f | head -3); do "$LF/fuzz/hl-trace" replay "$c" | grep -m1 verdict || true; done
     fail "AFL++ found $crashes crashes (in $WORK/afl)"
 fi
+section_end
+
+# The threaded target (TSan and ASan replays, the 20-run determinism test, a
+# short libFuzzer run) and the checker's robustness target (a short run).
+section "fuzz_threads smoke"
+HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash ci/fuzz_threads_smoke.sh || fail "fuzz_threads smoke"
+section_end
+section "fuzz_corrupt: ${FUZZ_CORRUPT_SECONDS:-30} s"
+HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash ci/fuzz_corrupt.sh "${FUZZ_CORRUPT_SECONDS:-30}" || fail "fuzz_corrupt"
 section_end
 
 [ "$failures" -eq 0 ] && log "fuzz_smoke: passed" || log "fuzz_smoke: $failures step(s) failed"

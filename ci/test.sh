@@ -6,7 +6,12 @@
 #   release    optimised build
 #   checked    debug build, a full heap check after every operation
 #   asan       clang ASan + UBSan, checked
-#   valgrind   checked, every test under Valgrind memcheck
+#   tsan       clang TSan, checked (the global API's tests and the stress test)
+#   msan       clang MSan, checked; only the tests that need no cmocka (Debian's
+#              libcmocka is not MSan-instrumented): the example, the install
+#              check, the corpus replays and the MSan user-bug tests
+#   valgrind   debug build with memcheck client requests, every test under
+#              Valgrind memcheck
 # Each workflow's ctest includes the example (label `example`) and the install
 # check (label `install`: install into a temporary prefix, build
 # examples/consumer with find_package and with pkg-config, run both).  Then, if
@@ -24,7 +29,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HEAPLAB_ROOT"
 
-presets=${HEAPLAB_CI_PRESETS:-"release checked asan valgrind"}
+presets=${HEAPLAB_CI_PRESETS:-"release checked asan tsan msan valgrind"}
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
 

@@ -32,7 +32,7 @@
  * mapping that is not a live block's payload), rewrites it, and runs the
  * checker.  A reported corruption is undone byte for byte (the heap is then
  * exactly as before and must pass again); a harmless one stays, and the next
- * round corrupts the heap as it now is.  fuzz/README-corrupt.md has the
+ * round corrupts the heap as it now is.  fuzz/README.md (section fuzz_corrupt) has the
  * record format in full and the measured detection rate.
  *
  * The metadata is poisoned for ASan (HL_ASAN_POISON) and this file is

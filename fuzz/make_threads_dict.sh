@@ -7,7 +7,7 @@ T=${1:?usage: make_threads_dict.sh path/to/fzt-trace}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 hexesc() { od -An -v -tx1 | tr -s ' \n' ' ' | sed 's/ *$//; s/^ //; s/ /\\x/g; s/^/\\x/'; }
 name() { echo "$1" | tr -c 'a-zA-Z0-9\n' '_' | tr -s '_' | sed 's/_$//'; }
-echo "# fuzz_threads.dict - libFuzzer/AFL++ dictionary for fuzz_threads (fuzz/README-threads.md)."
+echo "# fuzz_threads.dict - libFuzzer/AFL++ dictionary for fuzz_threads (fuzz/README.md, section fuzz_threads)."
 echo "# Each entry is the encoding (fzt-trace encode) of the text in the comment above it:"
 echo "# headers (5 bytes), and operations with their thread byte."
 echo "# Regenerate: fuzz/make_threads_dict.sh path/to/fzt-trace > fuzz/fuzz_threads.dict"
