@@ -90,7 +90,7 @@ static void test_create_null_config_is_defaults(void **state)
 static void test_config_errors(void **state)
 {
     (void)state;
-    static _Alignas(16) unsigned char buf[4096];
+    static _Alignas(16) unsigned char buf[HL_BUFFER_MIN];
     hl_config bad[6];
     memset(bad, 0, sizeof bad);
     bad[0].policy = (hl_policy)7;
