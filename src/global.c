@@ -95,6 +95,7 @@ static uint64_t *tag_word(void *p) { return (uint64_t *)((char *)p + sizeof(void
 static uint64_t tag_of(const void *p) { return HL_REMOTE_TAG ^ (uint64_t)(uintptr_t)p; }
 
 static bool pending(void *p) {
+    hl_track_taken(tag_word(p), sizeof(uint64_t));
     hl_track_enter();   /* the caller's bytes: maybe never written, maybe NOACCESS to memcheck */
     bool yes = __atomic_load_n(tag_word(p), __ATOMIC_RELAXED) == tag_of(p);
     hl_track_leave();

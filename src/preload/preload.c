@@ -24,10 +24,12 @@
  *  - memalign rounds an alignment that is not a power of two up to one and
  *    treats alignments up to 16 as malloc; valloc aligns to the page; pvalloc
  *    also rounds the size up to whole pages;
+ *  - aligned_alloc is memalign, as in glibc up to 2.37 (2.38 and C2x reject
+ *    an alignment that is not a power of two; accepting it breaks nothing);
  *  - reallocarray and calloc fail with ENOMEM when count * size overflows,
- *    leaving the old block untouched;
- *  - aligned_alloc rejects an alignment that is not a power of two (EINVAL),
- *    as C requires and glibc does from 2.38 on.
+ *    leaving the old block untouched.
+ * tests/preload/preload_semantics.c prints each of these under glibc and
+ * under heaplab, and the preload tests compare the two.
  */
 #include "heaplab.h"
 
@@ -42,8 +44,6 @@
 
 /* glibc dropped cfree's declaration; the symbol is still looked for. */
 HL_EXPORT void cfree(void *p);
-
-static int is_pow2(size_t a) { return a && !(a & (a - 1)); }
 
 static size_t page_size(void) {
     static size_t page;   /* a benign race: every thread stores the same value */
@@ -95,13 +95,7 @@ HL_EXPORT void *reallocarray(void *p, size_t count, size_t size) {
 
 HL_EXPORT int posix_memalign(void **out, size_t align, size_t n) { return hl_posix_memalign(out, align, n); }
 
-HL_EXPORT void *aligned_alloc(size_t align, size_t n) {
-    if (!is_pow2(align)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return align <= HL_ALIGNMENT ? hl_malloc(n) : hl_aligned_alloc(align, n);
-}
+HL_EXPORT void *aligned_alloc(size_t align, size_t n) { return memalign_glibc(align, n); }
 
 HL_EXPORT void *memalign(size_t align, size_t n) { return memalign_glibc(align, n); }
 
