@@ -38,7 +38,7 @@ section_end
 
 section "gcc build, standalone replay under Valgrind ($GCC)"
 run cmake -S . -B "$GCC" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DHL_CHECK_EVERY_OP=ON >/dev/null
-run cmake --build "$GCC" -j2 --target fuzz_heap_replay hl-trace
+run cmake --build "$GCC" -j2 --target fuzz_heap_replay hl-trace fuzz_threads_replay fzt-trace fuzz_corrupt_replay
 run valgrind --quiet --error-exitcode=99 --track-origins=yes "$GCC/fuzz/fuzz_heap_replay" "${INPUTS[@]}" \
     > "$WORK/replay-valgrind.log" 2>&1 || { tail -30 "$WORK/replay-valgrind.log"; fail "Valgrind replay"; }
 (cd "$GCC" && run ctest -L corpus --output-on-failure -j2 > "$WORK/ctest-corpus.log" 2>&1) \
@@ -49,7 +49,7 @@ section_end
 section "libFuzzer: $LF_SECONDS s"
 mkdir -p "$WORK/lf-corpus" "$WORK/lf-crashes"
 cp "${INPUTS[@]}" "$WORK/lf-corpus/"
-if ! (cd "$WORK" && run "$LF/fuzz/fuzz_heap" -max_total_time="$LF_SECONDS" -dict=fuzz/fuzz_heap.dict \
+if ! (cd "$WORK" && run "$LF/fuzz/fuzz_heap" -max_total_time="$LF_SECONDS" -dict="$HEAPLAB_ROOT/fuzz/fuzz_heap.dict" \
         -artifact_prefix="$WORK/lf-crashes/" -print_final_stats=1 "$WORK/lf-corpus" > "$WORK/libfuzzer.log" 2>&1); then
     grep -m1 -A3 -E 'fuzz_heap: op|ERROR' "$WORK/libfuzzer.log" || tail -20 "$WORK/libfuzzer.log"
     for c in "$WORK"/lf-crashes/*; do [ -f "$c" ] && "$LF/fuzz/hl-trace" decode "$c" | head -40; done
@@ -66,7 +66,7 @@ run env AFL_QUIET=1 cmake --build "$AFL" -j2 --target fuzz_heap
 mkdir -p "$WORK/afl-seeds"
 cp "${INPUTS[@]}" "$WORK/afl-seeds/"
 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-    run afl-fuzz -i "$WORK/afl-seeds" -o "$WORK/afl" -x fuzz/fuzz_heap.dict -m none -V "$AFL_SECONDS" \
+    run afl-fuzz -i "$WORK/afl-seeds" -o "$WORK/afl" -x "$HEAPLAB_ROOT/fuzz/fuzz_heap.dict" -m none -V "$AFL_SECONDS" \
     -- "$AFL/fuzz/fuzz_heap" > "$WORK/afl.log" 2>&1 || { tail -20 "$WORK/afl.log"; fail "afl-fuzz did not run"; }
 crashes=$(find "$WORK/afl" -path '*/crashes/id:*' -type f | wc -l)
 grep -E '^(execs_done|execs_per_sec|bitmap_cvg|saved_crashes) ' "$WORK"/afl/*/fuzzer_stats 2>/dev/null | sed 's|.*/fuzzer_stats:||' || true

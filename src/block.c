@@ -27,6 +27,7 @@ static void seal(hl_heap *h, hl_block *b, size_t size_flags, uint32_t slack) {
 
 void hl__set_free(hl_heap *h, hl_block *b, size_t size) { seal(h, b, size, 0); }
 
+#if HL_CHECKED
 /* The every-op check verifies what this operation filled (invariants/check.c). */
 static void touched(hl_heap *h, unsigned char *lo, unsigned char *hi) {
     if (h->ntouched < HL_TOUCHED_MAX) {
@@ -35,6 +36,7 @@ static void touched(hl_heap *h, unsigned char *lo, unsigned char *hi) {
     }
     if (h->ntouched <= HL_TOUCHED_MAX) h->ntouched++;
 }
+#endif
 
 void hl__set_used(hl_heap *h, hl_block *b, size_t size, size_t flags, size_t requested) {
     size_t usable = size - HL_OVERHEAD;

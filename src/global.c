@@ -21,6 +21,7 @@
  */
 #include "hl_global.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 static pthread_mutex_t world = PTHREAD_MUTEX_INITIALIZER;   /* the lists below */
@@ -59,6 +60,7 @@ static hl_tlheap *new_tlheap(void) {
     atomic_init(&t->remote, NULL);
     atomic_init(&t->remote_pushed, 0);
     atomic_init(&t->abandoned, 0);
+    atomic_init(&t->pushing, 0);
     t->next_all = all_heaps;
     all_heaps = t;
     heaps_created++;
@@ -95,11 +97,11 @@ static uint64_t *tag_word(void *p) { return (uint64_t *)((char *)p + sizeof(void
 static uint64_t tag_of(const void *p) { return HL_REMOTE_TAG ^ (uint64_t)(uintptr_t)p; }
 
 static bool pending(void *p) {
-    hl_track_taken(tag_word(p), sizeof(uint64_t));
     hl_track_enter();   /* the caller's bytes: maybe never written, maybe NOACCESS to memcheck */
-    bool yes = __atomic_load_n(tag_word(p), __ATOMIC_RELAXED) == tag_of(p);
+    uint64_t tag = __atomic_load_n(tag_word(p), __ATOMIC_RELAXED);
     hl_track_leave();
-    return yes;
+    hl_track_defined(&tag, sizeof tag);   /* whatever it holds, comparing it is no bug of the caller's */
+    return tag == tag_of(p);
 }
 
 static void double_free_pending(hl_tlheap *o, void *p) {
@@ -116,6 +118,7 @@ static void drain(hl_tlheap *t) {
         void *next = *(void **)p;
         __atomic_store_n(tag_word(p), 0, __ATOMIC_RELAXED);
         hl_track_leave();
+        hl_track_defined(&next, sizeof next);   /* a link past a small block's visible bytes */
         hl_heap_free(t->heap, p);
         t->remote_drained++;
         p = next;
@@ -145,6 +148,10 @@ static void thread_exit(void *arg) {
     my_heap = NULL;
     pthread_mutex_lock(&world);
     pthread_mutex_lock(&t->lock);
+    /* From here on remote frees take the lock; those already past their
+     * abandoned check land before the drain, and none touches t after it. */
+    atomic_store(&t->abandoned, 1);
+    while (atomic_load(&t->pushing)) sched_yield();
     drain(t);
     if (t->heap->st.blocks_in_use == 0 && !atomic_load(&t->remote)) {
         unlink_all(t);
@@ -153,7 +160,6 @@ static void thread_exit(void *arg) {
         pthread_mutex_destroy(&t->lock);
         hl__unmap(t, hl__round_up(sizeof *t, hl__page_size()));
     } else {
-        atomic_store(&t->abandoned, 1);
         t->next_abandoned = abandoned;
         abandoned = t;
         pthread_mutex_unlock(&t->lock);
@@ -177,14 +183,15 @@ static void atfork_parent(void) {
 static void atfork_child(void) {
     abandoned = NULL;
     for (hl_tlheap *t = all_heaps; t; t = t->next_all) {
-        pthread_mutex_init(&t->lock, NULL);
+        atomic_store(&t->pushing, 0);   /* the threads that were pushing are gone */
         if (t != my_heap) {
             atomic_store(&t->abandoned, 1);
             t->next_abandoned = abandoned;
             abandoned = t;
         }
+        pthread_mutex_unlock(&t->lock);   /* this thread took them all in atfork_prepare */
     }
-    pthread_mutex_init(&world, NULL);
+    pthread_mutex_unlock(&world);
 }
 
 /* --- finding a pointer's owner ---------------------------------------------------------- */
@@ -224,6 +231,7 @@ static bool plain_used_block(const hl_heap *h, const void *p) {
     hl_track_enter();
     bool ok = hl__header_ok(h, b) && hl_block_used(b) && !hl_block_large(b);
     hl_track_leave();
+    hl_track_defined(&ok, sizeof ok);   /* an interior pointer's "header" is the caller's bytes */
     return ok;
 }
 
@@ -248,20 +256,31 @@ static void free_under_lock(hl_tlheap *o, void *p, bool large) {
     pthread_mutex_unlock(&o->lock);
 }
 
-static void remote_push(hl_tlheap *o, void *p) {
+/* Pushes p onto o's stack; false, having done nothing, if o's owner has
+ * exited.  `pushing` keeps an exiting owner from draining (and perhaps
+ * unmapping o) until every push that saw it alive has landed: nothing here
+ * touches o after the decrement. */
+static bool remote_push(hl_tlheap *o, void *p) {
+    atomic_fetch_add(&o->pushing, 1);
+    if (atomic_load(&o->abandoned)) {
+        atomic_fetch_sub(&o->pushing, 1);
+        return false;
+    }
     if (pending(p)) {
         double_free_pending(o, p);
-        return;
+    } else {
+        atomic_fetch_add_explicit(&o->remote_pushed, 1, memory_order_relaxed);
+        hl_track_enter();
+        __atomic_store_n(tag_word(p), tag_of(p), __ATOMIC_RELAXED);
+        void *head = atomic_load_explicit(&o->remote, memory_order_relaxed);
+        do {
+            *(void **)p = head;
+        } while (!atomic_compare_exchange_weak_explicit(&o->remote, &head, p, memory_order_release,
+                                                        memory_order_relaxed));
+        hl_track_leave();
     }
-    hl_track_enter();
-    __atomic_store_n(tag_word(p), tag_of(p), __ATOMIC_RELAXED);
-    void *head = atomic_load_explicit(&o->remote, memory_order_relaxed);
-    do {
-        *(void **)p = head;
-    } while (!atomic_compare_exchange_weak_explicit(&o->remote, &head, p, memory_order_release,
-                                                    memory_order_relaxed));
-    hl_track_leave();
-    atomic_fetch_add_explicit(&o->remote_pushed, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&o->pushing, 1, memory_order_release);
+    return true;
 }
 
 /* --- the API ------------------------------------------------------------------------------ */
@@ -325,8 +344,8 @@ void hl_free(void *p) {
         if (atomic_load_explicit(&o->remote, memory_order_relaxed)) drain(o);
         free_locked(o, p, large);
         pthread_mutex_unlock(&o->lock);
-    } else if (!large && plain_used_block(h, p) && !atomic_load_explicit(&o->abandoned, memory_order_acquire)) {
-        remote_push(o, p);
+    } else if (!large && plain_used_block(h, p) && remote_push(o, p)) {
+        /* pushed (or a pending double free reported): the owner frees it on its next operation */
     } else {
         free_under_lock(o, p, large);   /* large blocks, abandoned heaps, and misuse to diagnose */
     }

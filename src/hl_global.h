@@ -24,6 +24,7 @@ typedef struct hl_tlheap {
     _Atomic size_t remote_pushed;     /* blocks pushed, ever */
     size_t remote_drained;            /* blocks drained, ever (under lock) */
     _Atomic int abandoned;            /* its thread has exited; waiting for adoption */
+    _Atomic unsigned pushing;         /* remote frees past their abandoned check, not yet done */
     struct hl_tlheap *next_all;       /* every global heap (under the global lock) */
     struct hl_tlheap *next_abandoned;
 } hl_tlheap;

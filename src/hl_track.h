@@ -99,22 +99,17 @@ static inline void hl_track_copy(void *dst, const void *src, size_t n) {
     HL_POISON(src, n);
 }
 
-/* Memory handed back to its owner (a caller's buffer after the heap on it is
- * destroyed): addressable again, with whatever it holds. */
+/* Bytes the tools should take as they are: a caller's buffer handed back when
+ * the heap on it is destroyed, or a value the allocator read from a caller's
+ * bytes (the global API's remote-free tag and link) to compare, not to use. */
 static inline void hl_track_defined(const void *p, size_t n) {
 #if HL_VALGRIND
     VALGRIND_MAKE_MEM_DEFINED(p, n);
 #endif
-    HL_UNPOISON(p, n);
-}
-
-/* Bytes of a block being freed that the allocator now reads as its own (the
- * global API's remote-free tag): whatever the caller left there. */
-static inline void hl_track_taken(const void *p, size_t n) {
 #ifdef HL_MSAN
     __msan_unpoison(p, n);
 #endif
-    (void)p; (void)n;
+    HL_UNPOISON(p, n);
 }
 
 /* Nonzero when running under Valgrind (bookkeeping only worth doing then). */
