@@ -15,9 +15,13 @@ section_end
 
 section "build (release preset)"
 run cmake --preset release
-run cmake --build --preset release --target bench_policies
+run cmake --build --preset release --target bench_policies bench_threads
 section_end
 
 section "bench_policies"
 run build/release/bench/bench_policies "$@" | tee build/release/bench/results.md
+section_end
+
+section "bench_threads (global API against glibc, same process)"
+run build/release/bench/bench_threads | tee build/release/bench/results-threads.md
 section_end
