@@ -89,7 +89,7 @@ section "packages"
 # make and libc6-dev: cmake and gcc only recommend them.  afl++ is for the
 # fuzz smoke step.
 need_packages cmake make gcc libc6-dev clang-14 libclang-rt-14-dev llvm-14 \
-    libcmocka-dev valgrind pkg-config gcovr afl++
+    libcmocka-dev valgrind pkg-config gcovr afl++ python3 perl git
 section_end
 
 mkdir -p "$log_dir"

@@ -78,7 +78,7 @@ static inline void *wl_xmalloc(size_t n) {
 }
 
 static inline void wl_result(const char *name, double seconds, double ops, const char *extra) {
-    printf("result %s seconds=%.4f ops=%.0f mops=%.3f%s%s\n", name, seconds, ops, ops / seconds / 1e6,
+    printf("result %s seconds=%.4f ops=%.0f mops=%.6g%s%s\n", name, seconds, ops, ops / seconds / 1e6,
            extra && *extra ? " " : "", extra ? extra : "");
     fflush(stdout);
 }
