@@ -45,8 +45,13 @@ static void format_op(char *buf, size_t len, const fz_op *op)
 {
     char text[FZ_OP_TEXT];
     fz_op_format(op, text, sizeof text);
-    int n = snprintf(buf, len, "t%u %s", op->thread, op->code == FZ_OP_RESET ? "exit" : text);
-    (void)n;   /* an op's text cut short at the end of buf is still its name and slot */
+    const char *what = op->code == FZ_OP_RESET ? "exit" : text;
+    int n = snprintf(buf, len, "t%u ", op->thread);
+    if (n < 0 || (size_t)n >= len)
+        return;
+    size_t room = len - (size_t)n - 1, have = strlen(what);   /* cut short at the end of buf */
+    memcpy(buf + n, what, have < room ? have : room);
+    buf[(size_t)n + (have < room ? have : room)] = '\0';
 }
 
 /* Records the first violation; `report`, when not NULL, is a checker report. */
