@@ -420,7 +420,11 @@ int hl_check_all(hl_check_report *report) {
     int rc = 0;
     for (hl_tlheap *t = all_heaps; t && !rc; t = t->next_all) {
         rc = hl_heap_check(t->heap, report);
-        if (!rc) rc = check_remote(t, report);
+        if (!rc) {
+            hl_track_enter();   /* region headers are the allocator's to read */
+            rc = check_remote(t, report);
+            hl_track_leave();
+        }
     }
     for (hl_tlheap *t = all_heaps; t; t = t->next_all) pthread_mutex_unlock(&t->lock);
     pthread_mutex_unlock(&world);
