@@ -5,7 +5,8 @@
  * executable's malloc is ASan's, and RTLD_NEXT skips the executable, so this
  * is glibc's allocator in every build.
  *
- * Claims: 16-byte alignment (x86-64), NULL with ENOMEM on exhaustion.  Not
+ * Claims: 16-byte alignment (x86-64), NULL with ENOMEM on exhaustion, thread
+ * safety (glibc's arenas and per-thread caches: fuzz_threads_glibc).  Not
  * claimed: exact fit, coalescing (tcache and fastbins keep freed chunks
  * apart on purpose), misuse detection (glibc aborts on some double frees,
  * which is not the report this table describes), usable == requested.  No
@@ -54,7 +55,7 @@ static void *glibc_create(const fz_config *cfg, const fz_hooks *hooks, fz_claims
         *why = "dlsym found no glibc malloc";
         return NULL;
     }
-    byoa_claims(cl, FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_ERRNO, 16);
+    byoa_claims(cl, FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_ERRNO | FZ_CLAIM_THREAD_SAFE, 16);
     return byoa_global_heap();
 }
 
