@@ -13,6 +13,8 @@
  * walk, stats or check: glibc has no public walk, and mallinfo2 counts chunks
  * with their overhead, not the bytes asked for.
  *
+ * create() calls malloc once, for glibc's lazy set-up (see there).
+ *
  * Two conversions: aligned_alloc goes through posix_memalign (glibc 2.36's
  * aligned_alloc accepts any alignment, which C17 does not); realloc(p, 0),
  * which glibc answers by freeing p and returning NULL - a table without stats
@@ -55,6 +57,14 @@ static void *glibc_create(const fz_config *cfg, const fz_hooks *hooks, fz_claims
         *why = "dlsym found no glibc malloc";
         return NULL;
     }
+    /* glibc's malloc sets itself up on its first call, and that set-up is not
+     * thread-safe (glibc expects it before any thread starts).  Under ASan or
+     * TSan nothing in the process calls glibc's malloc before the threaded
+     * target's threads do, and two of them racing through it corrupt the
+     * arena counts ("malloc assertion failure in __malloc_arena_thread_freeres:
+     * a->attached_threads > 0" when the second exits).  create() runs on the
+     * harness's thread before any of them starts. */
+    g.free(g.malloc(1));
     byoa_claims(cl, FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_ERRNO | FZ_CLAIM_THREAD_SAFE, 16);
     return byoa_global_heap();
 }
