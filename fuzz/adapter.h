@@ -154,5 +154,7 @@ typedef struct fz_adapter {
 } fz_adapter;
 
 extern const fz_adapter fz_adapter_heaplab;
+/* heaplab's global API (hl_malloc ...), thread-safe: what fuzz_threads drives. */
+extern const fz_adapter fz_adapter_heaplab_global;
 
 #endif /* FZ_ADAPTER_H */

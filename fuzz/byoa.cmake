@@ -12,6 +12,8 @@
 #                                   objcopy renames each to <name>_<symbol> in every object
 #                                   of SOURCES, definitions and calls alike
 #       [HAS_MAIN]                  a source has its own main(): compiled as <name>_main
+#       [THREADS]                   the allocator is thread-safe (its adapter claims
+#                                   FZ_CLAIM_THREAD_SAFE): the threaded targets too
 #       [DEFINITIONS <def>...] [INCLUDE_DIRECTORIES <dir>...]
 #       [COMPILE_OPTIONS <opt>...] [LINK_LIBRARIES <lib>...])
 #
@@ -19,7 +21,12 @@
 #   fuzz_heap_<name>          libFuzzer or AFL++ target (when HEAPLAB_FUZZ has an engine)
 #   fuzz_heap_<name>_replay   the standalone driver (always): FILE|DIR ...
 #   hl-trace-<name>           hl-trace with the allocator's adapter (decode, replay, svg)
-# all three in the fuzz/ build directory, where ci/campaign.sh looks for targets.
+# and with THREADS
+#   fuzz_threads_<name>       the threaded target (fuzz_threads' inputs and oracle)
+#   fuzz_threads_<name>_replay
+# all in the fuzz/ build directory, where ci/campaign.sh looks for targets.  A
+# threaded target refuses (exit status 2) an adapter whose create() does not
+# claim FZ_CLAIM_THREAD_SAFE.
 #
 # The user's SOURCES (allocator and adapter) become one static library compiled
 # with the build's flags (sanitizers included) and, with libFuzzer, coverage;
@@ -98,8 +105,33 @@ function(_heaplab_byoa_executable exe name lib)
   endif()
 endfunction()
 
+# fuzz_threads_<name> and its replay driver: fuzz/byoa/fuzz_threads_byoa.c.
+function(_heaplab_byoa_threads name lib defs)
+  if(NOT TARGET fuzzkit_threads)
+    message(FATAL_ERROR "heaplab_add_allocator(${name}): THREADS needs fuzz/threads.cmake (fuzzkit_threads)")
+  endif()
+  list(TRANSFORM defs REPLACE "^BYOA_NAME=.*" "BYOA_NAME=\"fuzz_threads_${name}\"")
+  set(exes fuzz_threads_${name}_replay)
+  add_executable(fuzz_threads_${name}_replay ${HEAPLAB_BYOA_FUZZ_DIR}/driver_standalone.c
+                 ${HEAPLAB_BYOA_DIR}/fuzz_threads_byoa.c $<TARGET_OBJECTS:byoa_runner>)
+  if(NOT HEAPLAB_BYOA_ENGINE STREQUAL "none")
+    add_executable(fuzz_threads_${name} ${HEAPLAB_BYOA_DIR}/fuzz_threads_byoa.c $<TARGET_OBJECTS:byoa_runner>)
+    target_compile_options(fuzz_threads_${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz_threads_${name} PRIVATE -fsanitize=fuzzer)
+    if(HEAPLAB_BYOA_ENGINE STREQUAL "afl")
+      set_target_properties(fuzz_threads_${name} PROPERTIES LINKER_LANGUAGE C)
+    endif()
+    list(APPEND exes fuzz_threads_${name})
+  endif()
+  foreach(exe IN LISTS exes)
+    _heaplab_byoa_executable(${exe} ${name} ${lib})
+    target_link_libraries(${exe} PRIVATE fuzzkit_threads)
+    target_compile_definitions(${exe} PRIVATE ${defs})
+  endforeach()
+endfunction()
+
 function(heaplab_add_allocator)
-  cmake_parse_arguments(A "HAS_MAIN;SBRK" "NAME;ADAPTER;MODE;TIMEOUT"
+  cmake_parse_arguments(A "HAS_MAIN;SBRK;THREADS" "NAME;ADAPTER;MODE;TIMEOUT"
                         "SOURCES;RENAME;DEFINITIONS;INCLUDE_DIRECTORIES;COMPILE_OPTIONS;LINK_LIBRARIES" ${ARGN})
   if(NOT A_NAME OR NOT A_SOURCES)
     message(FATAL_ERROR "heaplab_add_allocator: NAME and SOURCES are required")
@@ -159,7 +191,12 @@ function(heaplab_add_allocator)
   if(TARGET fuzz_heap_${name})
     add_dependencies(fuzz_heap_${name} hl-trace-${name})
   endif()
-  message(STATUS "heaplab byoa: ${name} (${A_ADAPTER}, ${mode})")
+  set(threads "")
+  if(A_THREADS)
+    _heaplab_byoa_threads(${name} ${lib} "${defs}")
+    set(threads ", threads")
+  endif()
+  message(STATUS "heaplab byoa: ${name} (${A_ADAPTER}, ${mode}${threads})")
 endfunction()
 
 # --- the examples, and the user's own directories --------------------------------------------------

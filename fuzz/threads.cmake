@@ -13,7 +13,8 @@ set(FZT_CORPUS_DIR ${PROJECT_SOURCE_DIR}/corpus/fuzz_threads)
 set(FZT_REGRESSION_DIR ${PROJECT_SOURCE_DIR}/corpus/regressions/fuzz_threads)
 find_package(Threads REQUIRED)
 
-add_library(fuzzkit_threads STATIC threads_input.c threads_oracle.c threads_freerun.c turnstile.c)
+add_library(fuzzkit_threads STATIC threads_input.c threads_oracle.c threads_freerun.c threads_run.c turnstile.c
+            adapter_heaplab_global.c)
 target_link_libraries(fuzzkit_threads PUBLIC fuzzkit Threads::Threads)
 if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(fuzzkit_threads PRIVATE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)

@@ -2,7 +2,6 @@
 #include "threads_freerun.h"
 #include "pattern.h"
 
-#include <heaplab.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,9 +95,9 @@ static void receive(runner *me, const handed *h)
     if (!check_handed(k, l, h, "received"))
         return;
     unsigned char *p = h->p;
-    if (h->realloc_first) {
+    if (h->realloc_first && k->ad->realloc) {
         size_t n = h->n % 2 ? h->n / 2 : h->n + 100;
-        unsigned char *q = hl_realloc(p, n);
+        unsigned char *q = fzt_realloc(k, p, n);
         if (!q) {
             fzt_violation(k, l->op_index, l->op, "null", "realloc of a block handed over by t%u to %zu bytes "
                           "returned NULL", h->from, n);
@@ -112,7 +111,7 @@ static void receive(runner *me, const handed *h)
         }
         p = q;
     }
-    hl_free(p);
+    fzt_free(k, p);
 }
 
 static void drain(runner *me)
@@ -306,7 +305,7 @@ void fzt_run_free(fzt_sink *k, const fzt_header *h, const fz_op *ops, size_t nop
         size_t n = take_all(&R.r[t].q, got);
         for (size_t i = 0; i < n; i++)
             if (check_handed(k, NULL, &got[i], "left in a queue at the end"))
-                hl_free(got[i].p);
+                fzt_free(k, got[i].p);
         fzt_release_all(k, &R.r[t].model, "end of input");
     }
     if (!fzt_failed(k))

@@ -1,16 +1,15 @@
 /*
- * threads_oracle.c - the shadow model of the global API (rules in
- * threads_oracle.h).
+ * threads_oracle.c - the shadow model of a thread-safe global allocator
+ * (rules in threads_oracle.h).
  *
- * Operation handlers call hl_* on the calling thread, check what came back
- * against the model, then update it.  The first broken rule goes to the
+ * Operation handlers call the adapter on the calling thread, check what came
+ * back against the model, then update it.  The first broken rule goes to the
  * shared sink under its mutex; handlers stop once the sink has failed.
  */
 #include "threads_oracle.h"
 #include "pattern.h"
 
 #include <errno.h>
-#include <heaplab.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +22,41 @@
 static _Alignas(16) unsigned char foreign_static[64];
 
 /* --- the sink ------------------------------------------------------------------------------- */
-void fzt_sink_init(fzt_sink *k)
+static void on_error(void *ctx, const fz_error *e);
+
+int fzt_sink_open(fzt_sink *k, const char *target, const fz_adapter *ad, const char **why)
 {
     memset(k, 0, sizeof *k);
-    pthread_mutex_init(&k->mu, NULL);
+    k->target = target;
+    k->ad = ad;
     const char *e = getenv("FZT_ABORT_ON_ERROR");
     k->abort_on_error = e && *e && strcmp(e, "0") != 0;
+    k->hooks = (fz_hooks){ .on_error = on_error, .ctx = k };
+    fz_config cfg = { 0 };   /* threaded inputs have no configuration header */
+    *why = "create() refused the configuration";
+    k->heap = ad->create(&cfg, &k->hooks, &k->claims, why);
+    if (!k->heap)
+        return -1;
+    if (!(k->claims.flags & FZ_CLAIM_THREAD_SAFE)) {
+        ad->destroy(k->heap);
+        k->heap = NULL;
+        *why = "the adapter does not claim FZ_CLAIM_THREAD_SAFE: an allocator that is not thread-safe "
+               "cannot be fuzzed with threads";
+        return -1;
+    }
+    pthread_mutex_init(&k->mu, NULL);
+    return 0;
 }
 
-void fzt_sink_destroy(fzt_sink *k) { pthread_mutex_destroy(&k->mu); }
+void fzt_sink_close(fzt_sink *k)
+{
+    k->ad->destroy(k->heap);
+    k->heap = NULL;
+    pthread_mutex_destroy(&k->mu);
+}
+
+void fzt_free(fzt_sink *k, void *p) { k->ad->free(k->heap, p); }
+void *fzt_realloc(fzt_sink *k, void *p, size_t n) { return k->ad->realloc(k->heap, p, n); }
 
 bool fzt_failed(fzt_sink *k)
 {
@@ -54,9 +79,15 @@ static void format_op(char *buf, size_t len, const fz_op *op)
     buf[(size_t)n + (have < room ? have : room)] = '\0';
 }
 
-/* Records the first violation; `report`, when not NULL, is a checker report. */
+/* A checker's report, and how to print it (fz_error's print_report). */
+typedef struct report_ref {
+    void (*print)(const void *report, FILE *out);
+    const void *report;
+} report_ref;
+
+/* Records the first violation; `rep`, when not NULL, prints a checker report. */
 static void violation_v(fzt_sink *k, size_t op_index, const fz_op *op, const char *rule,
-                        const hl_check_report *report, const char *fmt, va_list ap)
+                        const report_ref *rep, const char *fmt, va_list ap)
 {
     pthread_mutex_lock(&k->mu);
     if (!k->failed) {
@@ -68,9 +99,9 @@ static void violation_v(fzt_sink *k, size_t op_index, const fz_op *op, const cha
             k->op_text[0] = 0;
         k->rule = rule;
         vsnprintf(k->details, sizeof k->details, fmt, ap);
-        FILE *f = report ? fmemopen(k->report, sizeof k->report, "w") : NULL;
+        FILE *f = rep && rep->print ? fmemopen(k->report, sizeof k->report, "w") : NULL;
         if (f) {
-            hl_check_report_print(report, f);
+            rep->print(rep->report, f);
             fclose(f);
         }
     }
@@ -86,10 +117,10 @@ void fzt_violation(fzt_sink *k, size_t op_index, const fz_op *op, const char *ru
 }
 
 static void violation_report(fzt_sink *k, size_t op_index, const fz_op *op, const char *rule,
-                             const hl_check_report *rep, const char *fmt, ...)
+                             const report_ref *rep, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 static void violation_report(fzt_sink *k, size_t op_index, const fz_op *op, const char *rule,
-                             const hl_check_report *rep, const char *fmt, ...)
+                             const report_ref *rep, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -102,9 +133,10 @@ void fzt_print_violation(fzt_sink *k, FILE *out)
     pthread_mutex_lock(&k->mu);
     if (k->failed) {
         if (k->op_text[0])
-            fprintf(out, "fuzz_threads: op #%zu %s: rule %s: %s\n", k->op_index, k->op_text, k->rule, k->details);
+            fprintf(out, "%s: op #%zu %s: rule %s: %s\n", k->target, k->op_index, k->op_text, k->rule,
+                    k->details);
         else
-            fprintf(out, "fuzz_threads: rule %s: %s\n", k->rule, k->details);
+            fprintf(out, "%s: rule %s: %s\n", k->target, k->rule, k->details);
         size_t n = strlen(k->report);
         if (n)
             fprintf(out, "%s%s", k->report, k->report[n - 1] == '\n' ? "" : "\n");
@@ -131,20 +163,8 @@ static void note(fzt_lane *l, const char *fmt, ...)
     va_end(ap);
 }
 
-/* --- the error handler: one per process, so the lane comes from the thread ------------------- */
-static fzt_sink *handler_sink;
+/* --- the error hook: one heap for every thread, so the lane comes from the thread ------------- */
 static __thread fzt_lane *cur;
-
-static fz_error_kind map_kind(hl_error_kind k)
-{
-    switch (k) {
-    case HL_ERR_DOUBLE_FREE: return FZ_ERR_DOUBLE_FREE;
-    case HL_ERR_INVALID_POINTER: return FZ_ERR_INVALID_POINTER;
-    case HL_ERR_CORRUPTED_BLOCK: return FZ_ERR_CORRUPTED;
-    case HL_ERR_INVARIANT: return FZ_ERR_INVARIANT;
-    }
-    return FZ_ERR_OTHER;
-}
 
 static const char *kind_name(fz_error_kind k)
 {
@@ -154,50 +174,51 @@ static const char *kind_name(fz_error_kind k)
 }
 
 /* FZT_ABORT_ON_ERROR: the report itself is the crash, at the operation that made it. */
-static void die_on(const fzt_lane *l, const hl_error *e)
+static void die_on(const fzt_sink *k, const fzt_lane *l, const fz_error *e)
 {
     char op[FZ_OP_TEXT + 8] = "no operation";
     if (l && l->op)
         format_op(op, sizeof op, l->op);
-    fprintf(stderr, "fuzz_threads: op #%zu %s: error %s from %s: %s\n", l ? l->op_index : 0, op,
-            kind_name(map_kind(e->kind)), e->operation ? e->operation : "?", e->message ? e->message : "");
+    fprintf(stderr, "%s: op #%zu %s: error %s from %s: %s\n", k->target, l ? l->op_index : 0, op,
+            kind_name(e->kind), e->operation ? e->operation : "?", e->message ? e->message : "");
     fflush(stderr);
     abort();
 }
 
-static void on_error(const hl_error *e, void *ctx)
+static void on_error(void *ctx, const fz_error *e)
 {
-    (void)ctx;
     fzt_lane *l = cur;
-    fzt_sink *k = handler_sink;
+    fzt_sink *k = ctx;
     if (k->abort_on_error)
-        die_on(l, e);
-    fz_error_kind kind = map_kind(e->kind);
+        die_on(k, l, e);
+    fz_error_kind kind = e->kind;
     if (l && l->expect != FZ_ERR_NONE && l->expect_hits == 0 && kind == l->expect) {
         l->expect_hits++;
         return;
     }
     const char *rule = kind == FZ_ERR_INVARIANT ? "checker"
                      : l && l->expect != FZ_ERR_NONE ? "misuse-kind" : "unexpected-error";
-    violation_report(k, l ? l->op_index : 0, l ? l->op : NULL, rule, e->report,
+    report_ref rep = { e->print_report, e->report };
+    violation_report(k, l ? l->op_index : 0, l ? l->op : NULL, rule, &rep,
                      "%s reported %s%s%s: %s", e->operation ? e->operation : "allocator", kind_name(kind),
                      l && l->expect != FZ_ERR_NONE ? ", expected " : "",
                      l && l->expect != FZ_ERR_NONE ? kind_name(l->expect) : "", e->message ? e->message : "");
 }
 
-void fzt_handler_install(fzt_sink *k)
-{
-    handler_sink = k;
-    hl_set_error_handler(on_error, NULL);
-}
-
-void fzt_handler_remove(void)
-{
-    hl_set_error_handler(NULL, NULL);
-    handler_sink = NULL;
-}
-
 void fzt_lane_enter(fzt_lane *l) { cur = l; }
+
+bool fzt_lane_describe(char *buf, size_t len)
+{
+    const fzt_lane *l = cur;
+    if (!l || !l->op)
+        return false;
+    char op[FZ_OP_TEXT + 8];
+    format_op(op, sizeof op, l->op);
+    snprintf(buf, len, "op #%zu %s", l->op_index, op);
+    return true;
+}
+
+static bool claimed(const fzt_sink *k, unsigned flag) { return (k->claims.flags & flag) != 0; }
 
 /* --- the model -------------------------------------------------------------------------------- */
 void fzt_model_init(fzt_model *m, uint64_t salt, size_t live_budget)
@@ -254,7 +275,7 @@ static void release(fzt_lane *l, fzt_slot *s)
 {
     if (!s->p || !verify(l, s, "before free"))
         return;
-    hl_free(s->p);
+    fzt_free(l->sink, s->p);
     forget(l, s, true);
 }
 
@@ -291,15 +312,17 @@ static void accept(fzt_lane *l, fzt_slot *s, unsigned char *p, size_t n, size_t 
         lviolation(l, "huge", "a request of %zu bytes (> PTRDIFF_MAX) returned %p", n, (void *)p);
         return;
     }
-    size_t want = align > HL_ALIGNMENT ? align : HL_ALIGNMENT;
-    if ((uintptr_t)p % want) {
+    const fzt_sink *k = l->sink;
+    size_t want = align > k->claims.min_align ? align : k->claims.min_align;
+    if (want && (uintptr_t)p % want) {
         lviolation(l, "aligned", "%p is not aligned to %zu", (void *)p, want);
         return;
     }
-    size_t u = hl_malloc_usable_size(p);
-    if (u < n || (hl_checked_build() && u != n)) {
+    bool exact = claimed(k, FZ_CLAIM_USABLE_EXACT);
+    size_t u = k->ad->usable_size ? k->ad->usable_size(k->heap, p) : n;
+    if (u < n || (exact && u != n)) {
         lviolation(l, "usable-size", "usable_size(%p) = %zu for a request of %zu%s", (void *)p, u, n,
-                   hl_checked_build() ? " (checked build: they must be equal)" : "");
+                   exact ? " (the adapter claims they are equal: a checked build)" : "");
         return;
     }
     s->p = p;
@@ -325,24 +348,41 @@ static void accept(fzt_lane *l, fzt_slot *s, unsigned char *p, size_t n, size_t 
     note(l, "= %p usable %zu", (void *)p, u);
 }
 
-/* The global API has no cap: NULL is right only for a hopeless request. */
+/* NULL must be for exhaustion only, from an allocator that can grow without
+ * a cap (heaplab's global API): then it is right only for a hopeless request. */
+static bool must_serve(const fzt_sink *k)
+{
+    return claimed(k, FZ_CLAIM_NULL_ON_EXHAUSTION) && claimed(k, FZ_CLAIM_CAP) && k->claims.grow_size
+        && !k->claims.max_bytes;
+}
+
 static void on_null(fzt_lane *l, size_t need, int want_errno, int got)
 {
     note(l, "= NULL (errno %d)", got);
-    if (got != want_errno)
+    if (claimed(l->sink, FZ_CLAIM_ERRNO) && got != want_errno)
         lviolation(l, "errno", "NULL with errno %d, expected %d", got, want_errno);
-    else if (want_errno == ENOMEM && need < FZT_HOPELESS)
+    else if (want_errno == ENOMEM && need < FZT_HOPELESS && must_serve(l->sink))
         lviolation(l, "null", "NULL for %zu bytes (no cap, within the harness budget)", need);
+}
+
+/* Requests above claims.max_request are never passed (an API with int sizes). */
+static bool excluded(fzt_lane *l, size_t n)
+{
+    size_t max = l->sink->claims.max_request;
+    if (!max || n <= max)
+        return false;
+    note(l, "skipped: above the adapter's max_request");
+    return true;
 }
 
 /* --- operations ---------------------------------------------------------------------------------- */
 static void op_malloc(fzt_lane *l, fzt_slot *s, size_t n)
 {
     release(l, s);
-    if (fzt_failed(l->sink) || over_budget(l, n))
+    if (fzt_failed(l->sink) || over_budget(l, n) || excluded(l, n))
         return;
     errno = 0;
-    unsigned char *p = hl_malloc(n);
+    unsigned char *p = l->sink->ad->malloc(l->sink->heap, n);
     int e = errno;
     l->m->epoch++;
     if (p)
@@ -354,12 +394,17 @@ static void op_malloc(fzt_lane *l, fzt_slot *s, size_t n)
 static void op_calloc(fzt_lane *l, fzt_slot *s, size_t count, size_t size)
 {
     release(l, s);
+    const fzt_sink *k = l->sink;
+    if (!k->ad->calloc) {
+        note(l, "skipped: the adapter has no calloc");
+        return;
+    }
     bool overflow = size && count > SIZE_MAX / size;
     size_t n = overflow ? SIZE_MAX : count * size;
-    if (fzt_failed(l->sink) || over_budget(l, n))
+    if (fzt_failed(l->sink) || over_budget(l, n) || excluded(l, count) || excluded(l, size))
         return;
     errno = 0;
-    unsigned char *p = hl_calloc(count, size);
+    unsigned char *p = k->ad->calloc(k->heap, count, size);
     int e = errno;
     l->m->epoch++;
     if (p && overflow)
@@ -375,11 +420,16 @@ static bool power_of_two(size_t a) { return a && (a & (a - 1)) == 0; }
 static void op_aligned(fzt_lane *l, fzt_slot *s, size_t align, size_t n)
 {
     release(l, s);
+    const fzt_sink *k = l->sink;
+    if (!k->ad->aligned_alloc) {
+        note(l, "skipped: the adapter has no aligned_alloc");
+        return;
+    }
     size_t need = n + align < n ? SIZE_MAX : n + align;
-    if (fzt_failed(l->sink) || over_budget(l, need))
+    if (fzt_failed(l->sink) || over_budget(l, need) || excluded(l, n) || excluded(l, align))
         return;
     errno = 0;
-    unsigned char *p = hl_aligned_alloc(align, n);
+    unsigned char *p = k->ad->aligned_alloc(k->heap, align, n);
     int e = errno;
     l->m->epoch++;
     if (!power_of_two(align)) {
@@ -396,13 +446,17 @@ static void op_aligned(fzt_lane *l, fzt_slot *s, size_t align, size_t n)
 
 static void op_realloc(fzt_lane *l, fzt_slot *s, size_t n)
 {
+    if (!l->sink->ad->realloc) {
+        note(l, "skipped: the adapter has no realloc");
+        return;
+    }
     if (s->p && !verify(l, s, "before realloc"))
         return;
-    if (over_budget(l, n))
+    if (over_budget(l, n) || excluded(l, n))
         return;
     unsigned char *old = s->p;
     errno = 0;
-    unsigned char *q = hl_realloc(old, n);
+    unsigned char *q = fzt_realloc(l->sink, old, n);
     int e = errno;
     l->m->epoch++;
     if (!q) {
@@ -433,7 +487,7 @@ static void op_realloc(fzt_lane *l, fzt_slot *s, size_t n)
 static void op_free(fzt_lane *l, fzt_slot *s, unsigned slot)
 {
     if (!s->p) {
-        hl_free(NULL);
+        fzt_free(l->sink, NULL);
         note(l, "free(NULL)");
     } else if (l->give && verify(l, s, "before a hand-over") && l->give(l, s, slot)) {
         l->m->live_blocks--;
@@ -451,7 +505,12 @@ static void op_usable(fzt_lane *l, fzt_slot *s)
         note(l, "skipped: empty slot");
         return;
     }
-    size_t u = hl_malloc_usable_size(s->p);
+    const fzt_sink *k = l->sink;
+    if (!k->ad->usable_size) {
+        note(l, "skipped: the adapter has no usable_size");
+        return;
+    }
+    size_t u = k->ad->usable_size(k->heap, s->p);
     if (u != s->usable)
         lviolation(l, "usable-size", "usable_size(%p) = %zu, was %zu when allocated", (void *)s->p, u, s->usable);
     note(l, "= %zu", u);
@@ -465,32 +524,49 @@ static void op_fill(fzt_lane *l, fzt_slot *s)
         fill(l->m, s);
 }
 
-/* The blocks the harness holds, as the allocator counts them: blocks in use
- * less those still waiting on a remote-free stack. */
-static size_t held_blocks(void)
+/* The blocks the harness holds, as the allocator counts them (heaplab's
+ * adapter leaves out those still waiting on a remote-free stack). */
+static size_t held_blocks(const fzt_sink *k)
 {
-    hl_global_stats gs;
-    hl_stats_global(&gs);
-    return gs.blocks_in_use - (gs.remote_frees - gs.remote_drained);
+    fz_stats st = { 0 };
+    k->ad->stats(k->heap, &st);
+    return st.blocks_in_use;
+}
+
+static bool skip_misuse(fzt_lane *l, fz_error_kind expect, unsigned via)
+{
+    const fzt_sink *k = l->sink;
+    unsigned claim = expect == FZ_ERR_DOUBLE_FREE ? FZ_CLAIM_DETECTS_DOUBLE_FREE : FZ_CLAIM_DETECTS_INVALID;
+    if (!claimed(k, claim))
+        note(l, "skipped: the adapter does not claim to detect it");
+    else if ((via == FZ_VIA_REALLOC && !k->ad->realloc) || (via == FZ_VIA_USABLE_SIZE && !k->ad->usable_size))
+        note(l, "skipped: the adapter has no %s", fz_via_names[via]);
+    else
+        return false;
+    return true;
 }
 
 /* Passes a bad pointer: exactly one report of `expect`, and nothing changes. */
 static void issue_misuse(fzt_lane *l, void *q, fz_error_kind expect, unsigned via)
 {
-    bool alone = l->give == NULL;   /* deterministic: nobody else runs, the stats must hold still */
-    size_t before = alone ? held_blocks() : 0;
+    const fzt_sink *k = l->sink;
+    if (skip_misuse(l, expect, via))
+        return;
+    /* deterministic: nobody else runs, the stats must hold still */
+    bool alone = l->give == NULL && k->ad->stats;
+    size_t before = alone ? held_blocks(k) : 0;
     l->expect = expect;
     l->expect_hits = 0;
     if (via == FZ_VIA_REALLOC) {
-        void *r = hl_realloc(q, 16);
+        void *r = k->ad->realloc(k->heap, q, 16);
         if (r)
             lviolation(l, "misuse-changed", "realloc(%p) of a bad pointer returned %p", q, r);
     } else if (via == FZ_VIA_USABLE_SIZE) {
-        size_t u = hl_malloc_usable_size(q);
+        size_t u = k->ad->usable_size(k->heap, q);
         if (u)
             lviolation(l, "misuse-changed", "usable_size(%p) of a bad pointer returned %zu", q, u);
     } else {
-        hl_free(q);
+        k->ad->free(k->heap, q);
     }
     l->expect = FZ_ERR_NONE;
     if (fzt_failed(l->sink))
@@ -500,7 +576,7 @@ static void issue_misuse(fzt_lane *l, void *q, fz_error_kind expect, unsigned vi
                    kind_name(expect));
         return;
     }
-    size_t after = alone ? held_blocks() : 0;
+    size_t after = alone ? held_blocks(k) : 0;
     if (after != before)
         lviolation(l, "misuse-changed", "a reported %s changed the blocks held: %zu -> %zu", kind_name(expect),
                    before, after);
@@ -551,12 +627,34 @@ static void op_foreign(fzt_lane *l, unsigned kind, unsigned via)
     free(libc);
 }
 
+static void print_text(const void *text, FILE *out) { fputs(text, out); }
+
+/* The adapter's check; false (a violation recorded) when it finds one. */
+static bool run_check(fzt_sink *k, size_t op_index, const fz_op *op, const char *when)
+{
+    if (!k->ad->check)
+        return true;
+    char msg[256] = "", text[sizeof k->report] = "";
+    FILE *f = fmemopen(text, sizeof text, "w");
+    int bad = k->ad->check(k->heap, msg, sizeof msg, f);
+    if (f)
+        fclose(f);
+    if (!bad)
+        return true;
+    report_ref rep = { print_text, text };
+    if (when)
+        violation_report(k, op_index, op, "checker", &rep, "%s: %s", when, msg);
+    else
+        violation_report(k, op_index, op, "checker", &rep, "%s", msg);
+    return false;
+}
+
 static void op_check(fzt_lane *l)
 {
-    hl_check_report rep;
-    if (hl_check_all(&rep))
-        violation_report(l->sink, l->op_index, l->op, "checker", &rep, "hl_check_all: invariant %s: %s",
-                         rep.invariant ? rep.invariant : "?", rep.message);
+    if (!run_check(l->sink, l->op_index, l->op, NULL))
+        return;
+    if (!l->sink->ad->check)
+        note(l, "skipped: the adapter has no check");
 }
 
 void fzt_apply(fzt_lane *l, const fz_op *op)
@@ -578,7 +676,7 @@ void fzt_apply(fzt_lane *l, const fz_op *op)
     case FZ_OP_FOREIGN_FREE: op_foreign(l, op->variant, op->via); break;
     case FZ_OP_CHECK: op_check(l); break;
     case FZ_OP_SWEEP: fzt_sweep(l->sink, (fzt_model *const[]){ l->m }, 1, l->op_index, op, "sweep"); break;
-    case FZ_OP_FAIL_SOURCE: note(l, "skipped: the global API has no fault injection"); break;
+    case FZ_OP_FAIL_SOURCE: note(l, "skipped: threaded targets inject no faults"); break;
     case FZ_OP_RESET: /* exit: the driver's business */
     case FZ_OP_COUNT: break;
     }
@@ -627,18 +725,14 @@ bool fzt_sweep(fzt_sink *k, fzt_model *const *ms, unsigned nm, size_t op_index, 
 
 bool fzt_check_world(fzt_sink *k, size_t op_index, const fz_op *op, size_t live, const char *when)
 {
-    hl_check_report rep;
-    if (hl_check_all(&rep)) {
-        violation_report(k, op_index, op, "checker", &rep, "%s: hl_check_all: invariant %s: %s", when,
-                         rep.invariant ? rep.invariant : "?", rep.message);
+    if (!run_check(k, op_index, op, when))
         return false;
-    }
-    hl_global_stats gs;
-    hl_stats_global(&gs);
-    size_t pending = gs.remote_frees - gs.remote_drained;
-    if (gs.blocks_in_use != live + pending) {
-        fzt_violation(k, op_index, op, "stats", "%s: hl_stats_global: %zu blocks in use, %zu of them on "
-                      "remote-free stacks; the harness holds %zu", when, gs.blocks_in_use, pending, live);
+    if (!k->ad->stats)
+        return true;
+    size_t held = held_blocks(k);
+    if (held != live) {
+        fzt_violation(k, op_index, op, "stats", "%s: %s stats: %zu blocks in use (not counting any waiting "
+                      "to be freed); the harness holds %zu", when, k->ad->name, held, live);
         return false;
     }
     return true;
@@ -652,7 +746,7 @@ void fzt_release_all(fzt_sink *k, fzt_model *m, const char *when)
             continue;
         if (!verify_slot(k, m, s, 0, NULL, when))
             return;
-        hl_free(s->p);
+        fzt_free(k, s->p);
         s->p = NULL;
         m->live_blocks--;
         m->live_bytes -= s->n;

@@ -9,17 +9,20 @@ void __real_exit(int status) __attribute__((noreturn));
 void __wrap_exit(int status) __attribute__((noreturn));
 
 static byoa_exit_fn handler;
+static volatile bool armed;
+
+void byoa_exit_trap_arm(bool on) { armed = on; }
 
 void __wrap_exit(int status)
 {
-    if (fz_oracle_running && handler)
+    if ((fz_oracle_running || armed) && handler)
         handler(status);
     __real_exit(status);
 }
 
 static void backstop(void)
 {
-    if (fz_oracle_running && handler)
+    if ((fz_oracle_running || armed) && handler)
         handler(-1);
 }
 

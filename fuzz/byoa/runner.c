@@ -21,8 +21,8 @@
 void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 void __sanitizer_print_stack_trace(void) __attribute__((weak));
 
-enum phase { PHASE_RUNNING, PHASE_DONE, PHASE_VIOLATION, PHASE_EXIT };
-enum where { WHERE_CREATE, WHERE_OP, WHERE_FINISH };
+enum phase { PHASE_RUNNING, PHASE_DONE, PHASE_VIOLATION, PHASE_EXIT, PHASE_REFUSED };
+enum where { WHERE_CREATE, WHERE_OP, WHERE_FINISH, WHERE_RUNNING };
 
 /* What a child tells its parent, in memory both see. */
 struct shared {
@@ -30,7 +30,8 @@ struct shared {
     volatile int where;
     volatile size_t op_index;     /* 1-based, while where == WHERE_OP */
     volatile int exit_status;     /* PHASE_EXIT: exit()'s argument, -1 unknown */
-    char message[8192];           /* PHASE_VIOLATION: the oracle's report */
+    char where_text[256];         /* PHASE_EXIT: the operation of the thread that exited */
+    char message[8192];           /* PHASE_VIOLATION: the oracle's report; PHASE_REFUSED: why */
     unsigned char counters[];     /* coverage.h */
 };
 
@@ -42,6 +43,7 @@ static struct {
     int capture;                  /* the capture file, or -1 */
     struct shared *sh;            /* fork mode */
     const byoa_target *t;
+    const byoa_body *body;
 } rs;
 
 static fz_oracle oracle;          /* 20 KB: off the stack */
@@ -61,6 +63,7 @@ static void setup(const byoa_target *t)
 {
     rs.ready = true;
     rs.t = t;
+    rs.body = t->body ? t->body : &byoa_heap_body;
     read_environment(t);
     /* An sbrk allocator and glibc's malloc must not both move the break
      * (docs/byoa.md): from here on glibc serves new memory with mmap.  Done in
@@ -92,15 +95,16 @@ static void mark(int where, size_t index)
     }
 }
 
-/* False when the oracle found a violation (it is in oracle.v). */
-static bool run_oracle(const byoa_target *t, const uint8_t *data, size_t size)
+void byoa_mark_op(size_t index) { mark(index ? WHERE_OP : WHERE_RUNNING, index); }
+
+/* --- the default body: fuzz_heap's oracle ----------------------------------------------------------- */
+static byoa_result heap_run(const byoa_target *t, const uint8_t *data, size_t size, const char **why)
 {
     fz_decoder d;
     fz_decode_begin(&d, data, size);
-    const char *why;
     mark(WHERE_CREATE, 0);
-    if (fz_oracle_open(&oracle, t->adapter, &d.hdr, &why) != 0)
-        return true;   /* the adapter refused the header: nothing to run */
+    if (fz_oracle_open(&oracle, t->adapter, &d.hdr, why) != 0)
+        return BYOA_RAN;   /* the adapter refused the header: nothing to run */
     oracle.target = t->name;
     fz_op op;
     size_t index = 0;
@@ -110,20 +114,14 @@ static bool run_oracle(const byoa_target *t, const uint8_t *data, size_t size)
         ok = fz_oracle_step(&oracle, &op);
     }
     mark(WHERE_FINISH, index);
-    return ok && fz_oracle_finish(&oracle);
+    return ok && fz_oracle_finish(&oracle) ? BYOA_RAN : BYOA_VIOLATION;
 }
 
-/* "op #N <operation>" for where the process was, from the input itself. */
-static void describe(const uint8_t *data, size_t size, int where, size_t index, char *buf, size_t len)
+static void heap_print_violation(FILE *out) { fz_oracle_print_violation(&oracle, out); }
+static void heap_close(void) { fz_oracle_close(&oracle); }
+
+static void heap_describe_op(const uint8_t *data, size_t size, size_t index, char *buf, size_t len)
 {
-    if (where == WHERE_CREATE) {
-        snprintf(buf, len, "create");
-        return;
-    }
-    if (where == WHERE_FINISH) {
-        snprintf(buf, len, "end of input");
-        return;
-    }
     fz_decoder d;
     fz_op op;
     char text[FZ_OP_TEXT] = "?";
@@ -134,7 +132,7 @@ static void describe(const uint8_t *data, size_t size, int where, size_t index, 
     snprintf(buf, len, "op #%zu %s", index, text);
 }
 
-static void describe_running(char *buf, size_t len)
+static bool heap_describe_running(char *buf, size_t len)
 {
     const fz_oracle *o = fz_oracle_running;
     char text[FZ_OP_TEXT];
@@ -144,6 +142,50 @@ static void describe_running(char *buf, size_t len)
     } else {
         snprintf(buf, len, o && o->op_index ? "end of input" : "create");
     }
+    return true;
+}
+
+const byoa_body byoa_heap_body = {
+    .run = heap_run, .print_violation = heap_print_violation, .close = heap_close,
+    .describe_op = heap_describe_op, .describe_running = heap_describe_running,
+};
+
+/* The body, with the exit trap armed. */
+static byoa_result run_body(const byoa_target *t, const uint8_t *data, size_t size, const char **why)
+{
+    *why = "";
+    byoa_exit_trap_arm(true);
+    byoa_result r = rs.body->run(t, data, size, why);
+    byoa_exit_trap_arm(false);
+    return r;
+}
+
+/* "op #N <operation>" for where the process was, from the input itself. */
+static void describe(const uint8_t *data, size_t size, int where, size_t index, char *buf, size_t len)
+{
+    if (where == WHERE_CREATE)
+        snprintf(buf, len, "create");
+    else if (where == WHERE_FINISH)
+        snprintf(buf, len, "end of input");
+    else if (where == WHERE_RUNNING)
+        snprintf(buf, len, "during the input (operation not known: free-running threads)");
+    else
+        rs.body->describe_op(data, size, index, buf, len);
+}
+
+static void describe_running(char *buf, size_t len)
+{
+    if (!rs.body->describe_running(buf, len))
+        snprintf(buf, len, "during the input (not in an operation)");
+}
+
+static void refused(const char *why) __attribute__((noreturn));
+static void refused(const char *why)
+{
+    fprintf(stderr, "%s: cannot run this allocator: %s\n", rs.t->name, why);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(2);   /* not exit(): the engine would take it for the input's crash */
 }
 
 static void print_exit_finding(const char *where, int status)
@@ -158,7 +200,7 @@ static void print_exit_finding(const char *where, int status)
 /* --- in process ---------------------------------------------------------------------------------- */
 static void in_process_exit(int status)
 {
-    char where[FZ_OP_TEXT + 32];
+    char where[FZ_OP_TEXT + 64];
     describe_running(where, sizeof where);
     fflush(stdout);
     byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
@@ -170,20 +212,26 @@ static int run_in_process(const byoa_target *t, const uint8_t *data, size_t size
 {
     fflush(stdout);
     byoa_capture_rewind(rs.capture);
-    bool ok = run_oracle(t, data, size);
-    if (!ok) {
+    const char *why;
+    byoa_result r = run_body(t, data, size, &why);
+    if (r == BYOA_REFUSED)
+        refused(why);
+    if (r == BYOA_VIOLATION) {
         fflush(stdout);
         byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
-        fz_oracle_print_violation(&oracle, stderr);
+        rs.body->print_violation(stderr);
         abort();
     }
-    fz_oracle_close(&oracle);
+    rs.body->close();
     return 0;
 }
 
 /* --- fork mode: the child ---------------------------------------------------------------------- */
 static void child_exit(int status)
 {
+    char where[sizeof rs.sh->where_text];
+    if (rs.body->describe_running(where, sizeof where))
+        memcpy(rs.sh->where_text, where, sizeof where);
     rs.sh->exit_status = status;
     rs.sh->phase = PHASE_EXIT;
     fflush(stdout);
@@ -222,7 +270,7 @@ static void save_violation(void)
 {
     FILE *f = fmemopen(rs.sh->message, sizeof rs.sh->message, "w");
     if (f) {
-        fz_oracle_print_violation(&oracle, f);
+        rs.body->print_violation(f);
         fclose(f);
     }
 }
@@ -239,9 +287,14 @@ static void child(const byoa_target *t, const uint8_t *data, size_t size)
     }
     byoa_exit_trap_install(child_exit);
     alarm(rs.timeout);
-    if (run_oracle(t, data, size)) {
+    const char *why;
+    byoa_result r = run_body(t, data, size, &why);
+    if (r == BYOA_RAN) {
         byoa_coverage_save(rs.sh->counters);
         rs.sh->phase = PHASE_DONE;
+    } else if (r == BYOA_REFUSED) {
+        snprintf(rs.sh->message, sizeof rs.sh->message, "%s", why);
+        rs.sh->phase = PHASE_REFUSED;
     } else {
         save_violation();
         rs.sh->phase = PHASE_VIOLATION;
@@ -262,8 +315,11 @@ static bool not_a_finding(int status)
 static void report_child(const uint8_t *data, size_t size, int status)
 {
     const struct shared *sh = rs.sh;
-    char where[FZ_OP_TEXT + 32];
-    describe(data, size, sh->where, sh->op_index, where, sizeof where);
+    char where[sizeof sh->where_text + FZ_OP_TEXT];
+    if (sh->phase == PHASE_EXIT && sh->where_text[0])
+        snprintf(where, sizeof where, "%s", sh->where_text);
+    else
+        describe(data, size, sh->where, sh->op_index, where, sizeof where);
     byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
     const char *name = rs.t->name;
     if (sh->phase == PHASE_VIOLATION) {
@@ -291,6 +347,7 @@ static int run_forked(const byoa_target *t, const uint8_t *data, size_t size)
     sh->where = WHERE_CREATE;
     sh->op_index = 0;
     sh->exit_status = 0;
+    sh->where_text[0] = 0;
     sh->message[0] = 0;
     byoa_capture_rewind(rs.capture);
     fflush(stdout);
@@ -310,6 +367,8 @@ static int run_forked(const byoa_target *t, const uint8_t *data, size_t size)
         byoa_coverage_load(sh->counters);
         return 0;
     }
+    if (sh->phase == PHASE_REFUSED && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        refused(sh->message);
     if (not_a_finding(status)) {
         fprintf(stderr, "%s: the child was killed by %s: not a finding\n", t->name, strsignal(WTERMSIG(status)));
         return 0;

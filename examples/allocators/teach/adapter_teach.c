@@ -16,6 +16,10 @@
  * first fit (NULL only when no free block holds the request), and coalescing.
  * The walk reads the block headers (teach.h) and refuses a header that is not
  * sound, which the oracle reports as a broken walk.
+ *
+ * TEACH_FALSE_THREAD_CLAIM (the teach_mt example) adds FZ_CLAIM_THREAD_SAFE,
+ * which is false - one unlocked list, one unlocked sbrk - to show what
+ * fuzz_threads_teach_mt does with an allocator whose claim is wrong.
  */
 #include "byoa.h"
 #include "teach.h"
@@ -28,8 +32,11 @@ static void *ta_create(const fz_config *cfg, const fz_hooks *hooks, fz_claims *c
     (void)cfg;
     (void)hooks;
     (void)why;
-    byoa_claims(cl, FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_ERRNO | FZ_CLAIM_EXACT_FIT | FZ_CLAIM_COALESCES,
-                TEACH_ALIGN);
+    unsigned flags = FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_ERRNO | FZ_CLAIM_EXACT_FIT | FZ_CLAIM_COALESCES;
+#ifdef TEACH_FALSE_THREAD_CLAIM
+    flags |= FZ_CLAIM_THREAD_SAFE;   /* false: the demonstration */
+#endif
+    byoa_claims(cl, flags, TEACH_ALIGN);
     return byoa_global_heap();
 }
 
