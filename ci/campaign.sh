@@ -205,12 +205,19 @@ run_afl() {
     return "$failed"
 }
 
-# afl-plot's pictures of each instance (gnuplot), in <work>/afl-plot/<instance>/.
+# afl-plot's pictures of each instance (gnuplot), in <work>/afl-plot/<instance>/.  It
+# needs two rows of plot_data, and AFL++ 4.04c writes none in an instance's first
+# minute (then one a minute or so, and a last one when it stops).
 afl_plots() {   # afl_plots SYNC_DIR
-    local d name
+    local d name rows
     for d in "$1"/*/; do
         name=$(basename "$d")
         [ -f "$d/plot_data" ] || continue
+        rows=$(grep -vc '^#' "$d/plot_data" || true)
+        if [ "$rows" -lt 2 ]; then
+            log "campaign.sh: afl-plot $name: skipped, plot_data has $rows row(s) (AFL++ writes none in the first minute)"
+            continue
+        fi
         mkdir -p "$WORK/afl-plot/$name"
         afl-plot "$d" "$WORK/afl-plot/$name" > "$WORK/afl-plot/$name.log" 2>&1 \
             || log "campaign.sh: afl-plot $name failed (see $WORK/afl-plot/$name.log)"

@@ -80,7 +80,9 @@ series_libfuzzer() {
 }
 
 # AFL++ plot_data: columns named by its header line (4.x: relative_time ... edges_found).
-series_afl() {
+# 4.04c writes no row in an instance's first minute (only a last one when it stops),
+# so a short campaign has one point per instance here; the queue below fills in.
+series_afl_plot() {
     local d name
     for d in "$DIR"/afl/*/; do
         name=$(basename "$d")
@@ -88,26 +90,50 @@ series_afl() {
         awk -F', *' '
             /^#/ { sub(/^# */, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
             {
-                t = $(col["relative_time"] ? col["relative_time"] : 1)
-                if (!("relative_time" in col)) { if (NR <= 2) t0 = t; t -= t0 }
+                t = $(("relative_time" in col) ? col["relative_time"] : 1)
+                if (!("relative_time" in col)) { if (!seen++) t0 = t; t -= t0 }
                 cov = ("edges_found" in col) ? $(col["edges_found"]) : $(col["map_size"]) + 0
-                printf "%s %s %s %s %s\n", t, cov, $(col["execs_per_sec"]) + 0, $(col["corpus_count"] ? col["corpus_count"] : col["paths_total"]), ("total_execs" in col) ? $(col["total_execs"]) : 0
-            }' "$d/plot_data" > "$OUT/data/afl-$name.dat"
+                corp = ("corpus_count" in col) ? $(col["corpus_count"]) : $(col["paths_total"])
+                printf "%s %s %s %s %s\n", t, cov, $(col["execs_per_sec"]) + 0, corp, ("total_execs" in col) ? $(col["total_execs"]) : "?"
+            }' "$d/plot_data" > "$OUT/data/plot-$name.dat"
     done
 }
 
-# One SVG per quantity; one line per series.
-plot() {   # plot FILE TITLE YLABEL COLUMN
+# Every queue entry of an instance, in the order written (mtime, seconds after the
+# instance's start_time): the corpus size over time, and exec/s from the execs:N in the
+# names of the entries it found itself (synced ones have none).
+series_afl_queue() {
+    local d name start
+    for d in "$DIR"/afl/*/; do
+        name=$(basename "$d")
+        [ -d "$d/queue" ] || continue
+        start=$(awk -F: '/^start_time/ { gsub(/ /, "", $2); print $2 }' "$d/fuzzer_stats" 2>/dev/null || true)
+        find "$d/queue" -maxdepth 1 -type f -name 'id:*' -printf '%T@ %f\n' | sort -n | awk -v t0="${start:-0}" '
+            {
+                if (t0 == 0) t0 = $1
+                t = $1 - t0; if (t < 0) t = 0; n++; rate = "?"; e = "?"
+                if (match($2, /execs:[0-9]+/)) {
+                    e = substr($2, RSTART + 6, RLENGTH - 6)
+                    if (e > 0 && t >= lt + 1) { if (lt > 0 || le > 0) rate = sprintf("%.0f", (e - le) / (t - lt)); lt = t; le = e }
+                }
+                printf "%.2f ? %s %d %s\n", t, rate, n, e
+            }' > "$OUT/data/queue-$name.dat"
+    done
+}
+
+# One SVG per quantity; one line per series (DATA: a glob under data/).
+plot() {   # plot FILE TITLE YLABEL COLUMN DATA
     local file=$1 title=$2 ylabel=$3 col=$4 f plots="" name
-    for f in "$OUT"/data/*.dat; do
+    for f in "$OUT"/data/$5.dat; do
         [ -s "$f" ] || continue
-        name=$(basename "$f" .dat); name=${name#afl-}
-        plots="$plots${plots:+, }'$f' using 1:$col with lines linewidth 2 title '$name'"
+        name=$(basename "$f" .dat); name=${name#plot-}; name=${name#queue-}
+        plots="$plots${plots:+, }'$f' using 1:$col with linespoints linewidth 2 pointsize 0.6 title '$name'"
     done
     [ -n "$plots" ] || return 1
     gnuplot > "$OUT/plots/$file.log" 2>&1 <<EOF || { log "campaign_report: gnuplot failed on $file (plots/$file.log)"; return 1; }
 set terminal svg size 800,360 dynamic enhanced font 'sans,11' background rgb 'white'
 set output '$OUT/plots/$file.svg'
+set datafile missing '?'
 set title "$title"
 set xlabel 'seconds'
 set ylabel "$ylabel"
@@ -267,7 +293,12 @@ page_plots() {
     [ "$any" = 1 ] || printf '<p class="bad">No plot: no status lines or plot_data in the campaign directory.</p>\n'
     printf '<p>Data: '
     for p in "$OUT"/data/*.dat; do [ -f "$p" ] && printf '<a href="data/%s">%s</a> ' "$(basename "$p")" "$(basename "$p")"; done
-    printf '(seconds, coverage, exec/s, corpus size, executions).</p>\n'
+    printf '(seconds, coverage, exec/s, corpus size, executions; ? where not known).</p>\n'
+    if [ "$ENGINE" = afl ]; then
+        printf '<p>AFL++ (4.04c) writes no plot_data row in an instance&#39;s first minute, only a last one when it stops: '
+        printf 'in a short campaign the coverage plot has one point per instance.  Corpus size and exec/s come from the queue '
+        printf '(each entry&#39;s write time; the execs:N in the names of the entries an instance found itself).</p>\n'
+    fi
     if [ "$ENGINE" = afl ] && [ -d "$DIR/afl-plot" ]; then
         printf '<p>afl-plot, each instance: '
         for p in "$DIR"/afl-plot/*/index.html; do
@@ -326,10 +357,17 @@ page_coverage() {
 
 # --- main --------------------------------------------------------------------------------------------
 need_packages gnuplot-nox
-if [ "$ENGINE" = afl ]; then series_afl; else series_libfuzzer; fi
-plot coverage "coverage" "$([ "$ENGINE" = afl ] && echo 'edges found' || echo 'cov (edges)')" 2 || true
-plot exec_speed "executions per second" "exec/s" 3 || true
-plot corpus "corpus size" "inputs" 4 || true
+if [ "$ENGINE" = afl ]; then
+    series_afl_plot; series_afl_queue
+    plot coverage "coverage (plot\\_data)" "edges found" 2 'plot-*' || true
+    plot exec_speed "executions per second (queue entries' execs)" "exec/s" 3 'queue-*' || true
+    plot corpus "corpus size (queue entries)" "inputs" 4 'queue-*' || true
+else
+    series_libfuzzer
+    plot coverage "coverage" "cov (edges)" 2 libfuzzer || true
+    plot exec_speed "executions per second" "exec/s" 3 libfuzzer || true
+    plot corpus "corpus size" "inputs" 4 libfuzzer || true
+fi
 if [ "$COVERAGE" = 1 ]; then coverage || log "campaign_report: no coverage page"; fi
 crashes
 {
