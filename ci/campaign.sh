@@ -198,7 +198,8 @@ run_afl() {
         fi
     done
     section_end
-    afl-whatsup -s "$out" > "$WORK/afl-whatsup.txt" 2>&1 || true
+    # -d: the instances have stopped by now, and would otherwise be left out of the totals
+    afl-whatsup -s -d "$out" 2>/dev/null > "$WORK/afl-whatsup.txt" || true
     sed -n '/Summary stats/,$p' "$WORK/afl-whatsup.txt"
     afl_plots "$out"
     afl_summary "$out"

@@ -280,7 +280,7 @@ page_summary() {
         printf '<h3>ci/campaign.sh summary</h3>\n<pre>'; html_escape < "$DIR/summary.txt"; printf '</pre>\n'
     fi
     if [ -s "$DIR/afl-whatsup.txt" ]; then
-        printf '<h3>afl-whatsup -s</h3>\n<pre>'; sed -n '/Summary stats/,$p' "$DIR/afl-whatsup.txt" | html_escape; printf '</pre>\n'
+        printf '<h3>afl-whatsup -s -d</h3>\n<pre>'; sed -n '/Summary stats/,$p' "$DIR/afl-whatsup.txt" | html_escape; printf '</pre>\n'
     fi
 }
 
