@@ -7,9 +7,9 @@
 #   ci/campaign.sh --time 600 --jobs 2 --target fuzz_heap
 #   ci/campaign.sh --engine afl --suffix "$(hostname)"   instance names main-HOST ... (one
 #                                        sync directory over several machines: docs/campaigns.md)
-#   options: --work DIR (the campaign directory), --no-cmplog, --no-report
 #   ci/campaign.sh bench                 exec/s on the seed corpus, with and without
 #                                        the every-op check (fuzz/README.md quotes it)
+#   more options: --work DIR (the campaign directory), --no-cmplog, --no-report
 #
 # Installs what is missing (apt-get), builds the `fuzz` preset (libFuzzer, ASan +
 # UBSan, every-op check) or an AFL++ build, fuzzes with the seed corpus and the
@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
         --no-cmplog) CMPLOG=0; shift ;;
         --no-report) REPORT=0; shift ;;
         bench) MODE=bench; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) log "campaign.sh: unknown argument $1 (see --help)"; exit 2 ;;
     esac
 done
@@ -63,6 +63,7 @@ packages() {
     need_packages cmake make clang-14 libclang-rt-14-dev gcc libcmocka-dev pkg-config
     if [ "$ENGINE" = afl ]; then need_packages afl++; fi
     # gnuplot draws afl-plot's pictures and the report's plots; gcovr its coverage pages
+    [ "$MODE" = campaign ] || return 0
     if [ "$REPORT" = 1 ] || [ "$ENGINE" = afl ]; then need_packages gnuplot-nox; fi
     if [ "$REPORT" = 1 ]; then need_packages gcovr; fi
 }
@@ -153,24 +154,25 @@ run_libfuzzer() {
 # follow the same seeds.  With one job, main itself gets -c.
 AFL_SCHEDULES=(explore coe lin quad exploit rare mmopt seek)
 afl_instance_args() {   # afl_instance_args INDEX CMPLOG_BINARY: prints one argument a line
-    local i=$1 cmplog=$2
+    local i=$1 cmplog_bin=$2
     if [ "$i" -eq 0 ]; then
         printf '%s\n' -M "main$SUFFIX"
-        if [ "$JOBS" -eq 1 ] && [ -n "$cmplog" ]; then printf '%s\n' -c "$cmplog"; fi
-    elif [ "$i" -eq 1 ] && [ -n "$cmplog" ]; then
-        printf '%s\n' -S "cmplog$SUFFIX" -c "$cmplog"
+        if [ "$JOBS" -eq 1 ] && [ -n "$cmplog_bin" ]; then printf '%s\n' -c "$cmplog_bin"; fi
+    elif [ "$i" -eq 1 ] && [ -n "$cmplog_bin" ]; then
+        printf '%s\n' -S "cmplog$SUFFIX" -c "$cmplog_bin"
     else
-        printf '%s\n' -S "s$i$SUFFIX" -p "${AFL_SCHEDULES[$(( (i - 1) % ${#AFL_SCHEDULES[@]} ))]}"
+        local k=$((i - 1)); [ -z "$cmplog_bin" ] || k=$((i - 2))
+        printf '%s\n' -S "s$i$SUFFIX" -p "${AFL_SCHEDULES[$(( k % ${#AFL_SCHEDULES[@]} ))]}"
     fi
 }
 
 run_afl() {
     BUILD=${HEAPLAB_AFL_BUILD:-$BUILD_ROOT/fuzz-afl}
-    local cmplog_build=${HEAPLAB_AFL_CMPLOG_BUILD:-$BUILD_ROOT/fuzz-afl-cmplog} cmplog=""
+    local cmplog_build=${HEAPLAB_AFL_CMPLOG_BUILD:-$BUILD_ROOT/fuzz-afl-cmplog} cmplog_bin=""
     section "build ($BUILD)"; build_afl "$BUILD"; section_end
     if [ "$CMPLOG" = 1 ]; then
         section "CMPLOG build ($cmplog_build)"; build_afl "$cmplog_build" cmplog; section_end
-        cmplog=$cmplog_build/fuzz/$TARGET
+        cmplog_bin=$cmplog_build/fuzz/$TARGET
     fi
     local seeds=$WORK/seeds out=$WORK/afl i pids=() args=()
     mkdir -p "$seeds"
@@ -181,7 +183,7 @@ run_afl() {
         AFL_IMPORT_FIRST=1 AFL_CMPLOG_ONLY_NEW=1
     section "AFL++: $TARGET for $TIME s on $JOBS instances (sync directory: $out)"
     for ((i = 0; i < JOBS; i++)); do
-        mapfile -t args < <(afl_instance_args "$i" "$cmplog")
+        mapfile -t args < <(afl_instance_args "$i" "$cmplog_bin")
         run afl-fuzz "${args[@]}" -i "$seeds" -o "$out" -x "$DICT" -m none -V "$TIME" \
             -- "$BUILD/fuzz/$TARGET" > "$WORK/afl-$i.log" 2>&1 &
         pids+=($!)

@@ -218,7 +218,7 @@ replay_corpus() {   # replay_corpus DRIVER
 }
 
 coverage() {
-    local replay=${TARGET}_replay status=0
+    local replay=${TARGET}_replay
     need_packages gcc gcovr cmake make
     # Configured once; later reports rebuild only what changed.
     if [ ! -f "$COV_BUILD/CMakeCache.txt" ]; then
@@ -243,7 +243,9 @@ coverage() {
 }
 
 # --- the page ------------------------------------------------------------------------------------------
-seconds_text() { [ "$1" = "?" ] && echo "?" || awk -v ms="$1" 'BEGIN { printf "%.1f s", ms / 1000 }'; }
+seconds_text() {
+    if [ "$1" = "?" ]; then echo "?"; else awk -v ms="$1" 'BEGIN { printf "%.1f s", ms / 1000 }'; fi
+}
 
 page_head() {
     cat <<EOF
