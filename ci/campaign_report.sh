@@ -147,7 +147,7 @@ EOF
 # --- crashes -----------------------------------------------------------------------------------------
 # crashes/NNN (a copy of the input), NNN.txt (decode), NNN.replay.txt, NNN.svg; a
 # tab-separated index line each in crashes/index.tsv: n, verdict, original path,
-# instance, ms after the start, operations, heap map status.
+# instance, ms after the start, operations, heap map status, cause (crash_lib.sh).
 # The heap map comes from the campaign's build; when its replay dies under a sanitizer
 # before drawing, from the coverage build's tool (no sanitizers), said so in the report.
 crash_found_ms() {   # crash_found_ms FILE
@@ -177,8 +177,9 @@ crashes() {
         fi
         [ "$svg" != none ] || rm -f "$OUT/crashes/$id.svg"
         inst=$([ "$ENGINE" = afl ] && basename "$(dirname "$(dirname "$f")")" || echo libfuzzer)
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$verdict" "${f#"$DIR"/}" "$inst" "$(crash_found_ms "$f")" \
-            "$(grep -c '^[0-9]*:' "$OUT/crashes/$id.txt" || true)" "$svg" >> "$OUT/crashes/index.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$verdict" "${f#"$DIR"/}" "$inst" "$(crash_found_ms "$f")" \
+            "$(grep -c '^[0-9]*:' "$OUT/crashes/$id.txt" || true)" "$svg" \
+            "$(crash_cause "$OUT/crashes/$id.replay.txt" "$HEAPLAB_ROOT" | tr '\t' ' ')" >> "$OUT/crashes/index.tsv"
     done < <(crash_files "$ENGINE" "$DIR")
     log "campaign_report: $n crashes"
 }
@@ -310,27 +311,30 @@ page_plots() {
     fi
 }
 
+# Crashes grouped by cause (the rule and the sanitizer's report), the first of each
+# cause in full (trace, replay, heap map), every one with its verdict and files.
 page_crashes() {
     local n; n=$(wc -l < "$OUT/crashes/index.tsv")
     printf '<h2 id="crashes">Crashes: %s</h2>\n' "$n"
     [ "$n" -gt 0 ] || { printf '<p>None.</p>\n'; return 0; }
-    printf '<h3>By verdict</h3>\n<table>\n<tr><th>count</th><th>verdict (hl-trace replay)</th><th>first</th></tr>\n'
-    cut -f2 "$OUT/crashes/index.tsv" | sort | uniq -c | sort -rn | while read -r count v; do
-        printf '<tr><td>%s</td><td>%s</td><td><a href="#crash-%s">#%s</a></td></tr>\n' "$count" "$(esc "$v")" \
-            "$(awk -F'\t' -v v="$v" '$2 == v { print $1; exit }' "$OUT/crashes/index.tsv")" \
-            "$(awk -F'\t' -v v="$v" '$2 == v { print $1; exit }' "$OUT/crashes/index.tsv")"
+    printf '<h3>By cause</h3>\n<table>\n<tr><th>count</th><th>cause: the rule, and the sanitizer&#39;s first report</th><th>verdicts</th><th>first</th></tr>\n'
+    cut -f8 "$OUT/crashes/index.tsv" | sort | uniq -c | sort -rn | while read -r count cause; do
+        local first verdicts
+        first=$(awk -F'\t' -v c="$cause" '$8 == c { print $1; exit }' "$OUT/crashes/index.tsv")
+        verdicts=$(awk -F'\t' -v c="$cause" '$8 == c { print $2 }' "$OUT/crashes/index.tsv" | sort -u | wc -l)
+        printf '<tr><td>%s</td><td>%s</td><td>%s</td><td><a href="#crash-%s">#%s</a></td></tr>\n' "$count" "$(esc "$cause")" \
+            "$verdicts" "$first" "$first"
     done
     printf '</table>\n'
-    local id verdict path inst ms ops svg seen=""
-    while IFS=$'\t' read -r id verdict path inst ms ops svg; do
+    local id verdict path inst ms ops svg cause seen=""
+    while IFS=$'\t' read -r id verdict path inst ms ops svg cause; do
         printf '<h3 id="crash-%s">#%s: %s</h3>\n' "$id" "$id" "$(esc "$verdict")"
-        printf '<p>%s, found after %s; %s operations. <a href="crashes/%s">input</a>, <a href="crashes/%s.txt">trace</a>, <a href="crashes/%s.replay.txt">replay</a>' \
-            "$(esc "$path") ($(esc "$inst"))" "$(seconds_text "$ms")" "$ops" "$id" "$id" "$id"
+        printf '<p>%s, found after %s; %s operations; cause: %s. <a href="crashes/%s">input</a>, <a href="crashes/%s.txt">trace</a>, <a href="crashes/%s.replay.txt">replay</a>' \
+            "$(esc "$path") ($(esc "$inst"))" "$(seconds_text "$ms")" "$ops" "$(esc "$cause")" "$id" "$id" "$id"
         [ "$svg" != none ] && printf ', <a href="crashes/%s.svg">heap map</a>' "$id"
         printf '.</p>\n'
-        # The first crash of each verdict in full; the others as links.
-        case "$seen" in *$'\n'"$verdict"$'\n'*) continue ;; esac
-        seen="$seen"$'\n'"$verdict"$'\n'
+        case "$seen" in *$'\n'"$cause"$'\n'*) continue ;; esac
+        seen="$seen"$'\n'"$cause"$'\n'
         printf '<pre>'; head -60 "$OUT/crashes/$id.txt" | html_escape; printf '</pre>\n'
         printf '<pre>'
         if grep -q '^verdict:' "$OUT/crashes/$id.replay.txt"; then

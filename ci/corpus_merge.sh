@@ -158,6 +158,7 @@ case "$MODE" in
         log "corpus_merge: $ENGINE, $TARGET, into $CORPUS, from: ${dirs[*]}"
         if [ "$ENGINE" = afl ]; then
             stage=$BUILD_ROOT/stage-$$
+            trap 'rm -rf "$stage" "$BUILD_ROOT/cmin-$$" "$BUILD_ROOT/tmin-$$"' EXIT
             stage_queues "$stage" "${dirs[@]}"
             merge_afl "$stage"
             rm -rf "$stage"

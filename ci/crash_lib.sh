@@ -26,3 +26,21 @@ crash_verdict() {   # crash_verdict REPLAY_OUTPUT
     fi
     printf '%s\n' "$verdict"
 }
+
+# What a crash comes down to, to group crashes that differ only in their operations:
+# the oracle's rule and, when a sanitizer spoke, its first report (kind and source
+# location; addresses left out).
+crash_cause() {   # crash_cause REPLAY_OUTPUT [ROOT]
+    local out=$1 root=${2:-} rule san frame
+    rule=$(grep -m1 '^verdict:' "$out" | grep -oE 'rule [a-z-]+' || true)
+    san=$(grep -m1 -E 'runtime error:' "$out" | sed -E 's/0x[0-9a-f]+/ADDR/g' || true)
+    if [ -n "$san" ]; then
+        san="UBSan: $san"
+    else
+        san=$(grep -m1 -E 'ERROR: (Address|Memory|Leak)Sanitizer' "$out" | sed -E 's/^==[0-9]+==ERROR: //; s/ on address.*//; s/ at pc.*//' || true)
+        frame=$(grep -m1 -E '^ *#[0-9]+ 0x[0-9a-f]+ in ' "$out" | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //' || true)
+        [ -z "$san" ] || san="$san in ${frame:-?}"
+    fi
+    [ -z "$root" ] || san=${san//"$root"\//}
+    printf '%s%s\n' "${rule:-no rule}" "${san:+; $san}"
+}
