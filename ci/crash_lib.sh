@@ -42,5 +42,6 @@ crash_cause() {   # crash_cause REPLAY_OUTPUT [ROOT]
         [ -z "$san" ] || san="$san in ${frame:-?}"
     fi
     [ -z "$root" ] || san=${san//"$root"\//}
+    if [ -z "$rule$san" ] && grep -q '^verdict: no violation' "$out"; then rule="does not reproduce (no violation)"; fi
     printf '%s%s\n' "${rule:-no rule}" "${san:+; $san}"
 }
