@@ -2,24 +2,30 @@
 # campaign.sh - run a fuzzing campaign and summarise it.
 #
 #   ci/campaign.sh                       libFuzzer on fuzz_heap, 60 s, every core
-#   ci/campaign.sh --engine afl          the same target under AFL++
+#   ci/campaign.sh --engine afl          the same target under AFL++: one -M main, a CMPLOG
+#                                        -S secondary, the others -S with other power schedules
 #   ci/campaign.sh --time 600 --jobs 2 --target fuzz_heap
+#   ci/campaign.sh --engine afl --suffix "$(hostname)"   instance names main-HOST ... (one
+#                                        sync directory over several machines: docs/campaigns.md)
 #   ci/campaign.sh bench                 exec/s on the seed corpus, with and without
 #                                        the every-op check (fuzz/README.md quotes it)
+#   more options: --work DIR (the campaign directory), --no-cmplog, --no-report
 #
 # Installs what is missing (apt-get), builds the `fuzz` preset (libFuzzer, ASan +
 # UBSan, every-op check) or an AFL++ build, fuzzes with the seed corpus and the
 # dictionary, prints progress, and ends with a summary: executions, exec/s,
 # coverage, corpus size, and every crash decoded to its text trace with the
-# replay's verdict.  Everything goes under build/campaign/<date>-<engine>/;
-# corpus/ changes only through ci/corpus_merge.sh.
+# replay's verdict; then ci/campaign_report.sh writes the HTML report
+# (<work>/report/index.html).  Everything goes under build/campaign/<date>-<engine>/
+# (campaign.env there says what ran); corpus/ changes only through ci/corpus_merge.sh.
 #
 # Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh"
 cd "$HEAPLAB_ROOT"
 
-ENGINE=libfuzzer TARGET=fuzz_heap TIME=60 JOBS=$(nproc) MODE=campaign WORK=""
+ENGINE=libfuzzer TARGET=fuzz_heap TIME=60 JOBS=$(nproc) MODE=campaign WORK="" CMPLOG=1 REPORT=1 SUFFIX=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --engine) ENGINE=$2; shift 2 ;;
@@ -27,12 +33,17 @@ while [ $# -gt 0 ]; do
         --time) TIME=$2; shift 2 ;;
         --jobs) JOBS=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
+        --suffix) SUFFIX=-$2; shift 2 ;;
+        --no-cmplog) CMPLOG=0; shift ;;
+        --no-report) REPORT=0; shift ;;
         bench) MODE=bench; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) log "campaign.sh: unknown argument $1 (see --help)"; exit 2 ;;
     esac
 done
 case "$ENGINE" in libfuzzer|afl) ;; *) log "campaign.sh: --engine libfuzzer or afl"; exit 2 ;; esac
+case "$JOBS$TIME" in *[!0-9]*) log "campaign.sh: --jobs and --time take whole numbers"; exit 2 ;; esac
+[ "$JOBS" -ge 1 ] || { log "campaign.sh: --jobs must be at least 1"; exit 2; }
 
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
 SEEDS=$HEAPLAB_ROOT/corpus/$TARGET
@@ -51,6 +62,10 @@ esac
 packages() {
     need_packages cmake make clang-14 libclang-rt-14-dev gcc libcmocka-dev pkg-config
     if [ "$ENGINE" = afl ]; then need_packages afl++; fi
+    # gnuplot draws afl-plot's pictures and the report's plots; gcovr its coverage pages
+    [ "$MODE" = campaign ] || return 0
+    if [ "$REPORT" = 1 ] || [ "$ENGINE" = afl ]; then need_packages gnuplot-nox; fi
+    if [ "$REPORT" = 1 ]; then need_packages gcovr; fi
 }
 
 # The libFuzzer build: the fuzz preset (clang, ASan + UBSan, every-op check).
@@ -61,12 +76,15 @@ build_libfuzzer() {   # build_libfuzzer DIR [extra cmake args]
 }
 
 # The AFL++ build: afl-clang-fast links fuzz_heap with AFL's persistent driver.
-build_afl() {   # build_afl DIR
-    local dir=$1
-    run env AFL_QUIET=1 cmake -S "$HEAPLAB_ROOT" -B "$dir" -DCMAKE_C_COMPILER=afl-clang-fast \
+# With "cmplog": the same target compiled with AFL_LLVM_CMPLOG=1, the binary an
+# instance is given with -c (it logs comparison operands for input-to-state).
+build_afl() {   # build_afl DIR [cmplog]
+    local dir=$1 cmplog=() targets=("$TARGET" "$TRACE_TOOL")
+    if [ "${2:-}" = cmplog ]; then cmplog=(AFL_LLVM_CMPLOG=1); targets=("$TARGET"); fi
+    run env AFL_QUIET=1 "${cmplog[@]}" cmake -S "$HEAPLAB_ROOT" -B "$dir" -DCMAKE_C_COMPILER=afl-clang-fast \
         -DCMAKE_BUILD_TYPE=Debug -DHEAPLAB_FUZZ=ON -DHL_CHECK_EVERY_OP=ON \
         "-DCMAKE_C_FLAGS=-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
-    run env AFL_QUIET=1 cmake --build "$dir" -j2 --target "$TARGET" "$TRACE_TOOL"
+    run env AFL_QUIET=1 "${cmplog[@]}" cmake --build "$dir" -j2 --target "${targets[@]}"
 }
 
 # --- the summary --------------------------------------------------------------------------------
@@ -82,11 +100,7 @@ report_crashes() {   # report_crashes HL_TRACE FILE...
         n=$((n + 1))
         "$trace" decode "$f" > "$f.txt" 2>&1 || true
         "$trace" replay "$f" > "$f.replay" 2>&1 || true
-        verdict=$(grep -m1 '^verdict:' "$f.replay" | sed -E 's/^verdict: op #[0-9]+ /verdict: /' || true)
-        if [ -z "$verdict" ]; then   # the replay itself crashed: a sanitizer report
-            verdict="replay crashed: $(grep -m1 -E 'ERROR:|runtime error' "$f.replay" | sed -E 's/^==[0-9]+==//; s/ on address.*//; s/ at pc.*//' || echo '?')"
-            verdict="$verdict in $(grep -m1 -E '#[0-9]+ .* in (hl_|hl__)' "$f.replay" | sed -E 's/.* in ([a-z_0-9]+) .*/\1/' || echo '?')"
-        fi
+        verdict=$(crash_verdict "$f.replay")
         printf '%s\t%s\n' "$verdict" "$f" >> "$list"
     done
     printf 'crashes:    %d\n' "$n"
@@ -115,7 +129,8 @@ summary_libfuzzer() {   # summary_libfuzzer LOG CORPUS CRASHDIR
         "$(grep -oE 'ft: [0-9]+' <<< "$last" | cut -d' ' -f2)"
     printf 'corpus:     %s inputs in %s (seeds: %s)\n' "$(find "$corpus" -type f | wc -l)" "$corpus" \
         "$(find "$SEEDS" -maxdepth 1 -type f | wc -l)"
-    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "$crashes"/crash-* "$crashes"/leak-* "$crashes"/timeout-* "$crashes"/oom-*
+    local files=(); mapfile -t files < <(crash_files libfuzzer "$WORK")
+    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "${files[@]}"
 }
 
 # --- engines ----------------------------------------------------------------------------------------
@@ -134,17 +149,42 @@ run_libfuzzer() {
     summary_libfuzzer "$log" "$corpus" "$crashes"
 }
 
+# The instances' roles: -M main; one CMPLOG secondary (-c, the AFL_LLVM_CMPLOG
+# build); the others -S with AFL++'s other power schedules, so they do not all
+# follow the same seeds.  With one job, main itself gets -c.
+AFL_SCHEDULES=(explore coe lin quad exploit rare mmopt seek)
+afl_instance_args() {   # afl_instance_args INDEX CMPLOG_BINARY: prints one argument a line
+    local i=$1 cmplog_bin=$2
+    if [ "$i" -eq 0 ]; then
+        printf '%s\n' -M "main$SUFFIX"
+        if [ "$JOBS" -eq 1 ] && [ -n "$cmplog_bin" ]; then printf '%s\n' -c "$cmplog_bin"; fi
+    elif [ "$i" -eq 1 ] && [ -n "$cmplog_bin" ]; then
+        printf '%s\n' -S "cmplog$SUFFIX" -c "$cmplog_bin"
+    else
+        local k=$((i - 1)); [ -z "$cmplog_bin" ] || k=$((i - 2))
+        printf '%s\n' -S "s$i$SUFFIX" -p "${AFL_SCHEDULES[$(( k % ${#AFL_SCHEDULES[@]} ))]}"
+    fi
+}
+
 run_afl() {
     BUILD=${HEAPLAB_AFL_BUILD:-$BUILD_ROOT/fuzz-afl}
+    local cmplog_build=${HEAPLAB_AFL_CMPLOG_BUILD:-$BUILD_ROOT/fuzz-afl-cmplog} cmplog_bin=""
     section "build ($BUILD)"; build_afl "$BUILD"; section_end
-    local seeds=$WORK/seeds out=$WORK/afl i pids=()
+    if [ "$CMPLOG" = 1 ]; then
+        section "CMPLOG build ($cmplog_build)"; build_afl "$cmplog_build" cmplog; section_end
+        cmplog_bin=$cmplog_build/fuzz/$TARGET
+    fi
+    local seeds=$WORK/seeds out=$WORK/afl i pids=() args=()
     mkdir -p "$seeds"
     find "$SEEDS" -maxdepth 1 -type f -exec cp {} "$seeds/" \;
-    export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
-    section "AFL++: $TARGET for $TIME s on $JOBS instances (output: $out)"
+    # No UI, no CPU-governor check, no core pinning that fails on a shared machine;
+    # CMPLOG only on new paths (the seeds were compared before).
+    export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_TRY_AFFINITY=1 \
+        AFL_IMPORT_FIRST=1 AFL_CMPLOG_ONLY_NEW=1
+    section "AFL++: $TARGET for $TIME s on $JOBS instances (sync directory: $out)"
     for ((i = 0; i < JOBS; i++)); do
-        local role=(-S "s$i"); [ "$i" -eq 0 ] && role=(-M main)
-        run afl-fuzz "${role[@]}" -i "$seeds" -o "$out" -x "$DICT" -m none -V "$TIME" \
+        mapfile -t args < <(afl_instance_args "$i" "$cmplog_bin")
+        run afl-fuzz "${args[@]}" -i "$seeds" -o "$out" -x "$DICT" -m none -V "$TIME" \
             -- "$BUILD/fuzz/$TARGET" > "$WORK/afl-$i.log" 2>&1 &
         pids+=($!)
     done
@@ -153,19 +193,62 @@ run_afl() {
         sleep 10; t=$((t + 10))
         afl-whatsup -s "$out" 2>/dev/null | grep -E 'Cumulative speed|Total execs|Crashes saved' | tr -s ' ' | paste -sd';' || true
     done
-    wait "${pids[@]}" || true
+    local failed=0
+    for i in "${!pids[@]}"; do
+        if ! wait "${pids[$i]}"; then
+            log "campaign.sh: afl-fuzz instance $i failed (log: $WORK/afl-$i.log)"; tail -5 "$WORK/afl-$i.log" >&2; failed=1
+        fi
+    done
     section_end
-    local execs=0 speed=0 cov="" count=0 f
+    # -d: the instances have stopped by now, and would otherwise be left out of the totals
+    afl-whatsup -s -d "$out" 2>/dev/null > "$WORK/afl-whatsup.txt" || true
+    sed -n '/Summary stats/,$p' "$WORK/afl-whatsup.txt"
+    afl_plots "$out"
+    afl_summary "$out"
+    return "$failed"
+}
+
+# afl-plot's pictures of each instance (gnuplot), in <work>/afl-plot/<instance>/.  It
+# needs two rows of plot_data, and AFL++ 4.04c writes none in an instance's first
+# minute (then one a minute or so, and a last one when it stops).
+afl_plots() {   # afl_plots SYNC_DIR
+    local d name rows
+    for d in "$1"/*/; do
+        name=$(basename "$d")
+        [ -f "$d/plot_data" ] || continue
+        rows=$(grep -vc '^#' "$d/plot_data" || true)
+        if [ "$rows" -lt 2 ]; then
+            log "campaign.sh: afl-plot $name: skipped, plot_data has $rows row(s) (AFL++ writes none in the first minute)"
+            continue
+        fi
+        mkdir -p "$WORK/afl-plot/$name"
+        afl-plot "$d" "$WORK/afl-plot/$name" > "$WORK/afl-plot/$name.log" 2>&1 \
+            || log "campaign.sh: afl-plot $name failed (see $WORK/afl-plot/$name.log)"
+    done
+}
+
+afl_summary() {   # afl_summary SYNC_DIR
+    local out=$1 execs=0 speed=0 cov="" count=0 f
     for f in "$out"/*/fuzzer_stats; do
         execs=$((execs + $(awk -F: '/^execs_done/ {gsub(/ /,"",$2); print $2}' "$f")))
         speed=$(awk -v s="$speed" -F: '/^execs_per_sec/ {gsub(/ /,"",$2); print s + $2}' "$f")
         count=$((count + $(awk -F: '/^corpus_count/ {gsub(/ /,"",$2); print $2}' "$f")))
-        cov="$cov $(awk -F: '/^bitmap_cvg/ {gsub(/ /,"",$2); print $2}' "$f")"
+        cov="$cov $(basename "$(dirname "$f")")=$(awk -F: '/^bitmap_cvg/ {gsub(/ /,"",$2); print $2}' "$f")"
     done
     printf '\n==== summary: AFL++ on %s, %s s, %s instances ====\n' "$TARGET" "$TIME" "$JOBS"
     printf 'executions: %s\nexec/s:     %s (sum of the last averages)\ncoverage:   bitmap%s\n' "$execs" "$speed" "$cov"
-    printf 'corpus:     %s queue entries in %s\n' "$count" "$out"
-    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "$out"/*/crashes/id:*
+    printf 'corpus:     %s queue entries in %s/*/queue\n' "$count" "$out"
+    local files=(); mapfile -t files < <(crash_files afl "$WORK")
+    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "${files[@]}"
+}
+
+# What ran, for ci/campaign_report.sh and ci/corpus_merge.sh (sourced by them).
+write_campaign_env() {
+    {
+        printf 'CAMPAIGN_ENGINE=%q\nCAMPAIGN_TARGET=%q\nCAMPAIGN_TIME=%q\nCAMPAIGN_JOBS=%q\n' "$ENGINE" "$TARGET" "$TIME" "$JOBS"
+        printf 'CAMPAIGN_BUILD=%q\nCAMPAIGN_TRACE_TOOL=%q\nCAMPAIGN_SEEDS=%q\n' "$BUILD" "$TRACE_TOOL" "$SEEDS"
+        printf 'CAMPAIGN_STARTED=%q\nCAMPAIGN_HOST=%q\n' "$STARTED" "$(hostname)"
+    } > "$WORK/campaign.env"
 }
 
 # exec/s over the seed corpus, with and without the every-op check, one core.
@@ -194,6 +277,22 @@ if [ "$MODE" = bench ]; then run_bench; exit 0; fi
 WORK=${WORK:-$BUILD_ROOT/campaign/$(date +%Y%m%d-%H%M%S)-$ENGINE}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
-if [ "$ENGINE" = libfuzzer ]; then run_libfuzzer; else run_afl; fi
-printf '\nwork directory: %s (merge findings: ci/corpus_merge.sh %s)\ntotal: %s\n' "$WORK" \
-    "$([ "$ENGINE" = afl ] && echo "--engine afl $WORK/afl/*/queue" || echo "$WORK/corpus")" "$(format_duration "$(timer_elapsed)")"
+STARTED=$(date +%s)
+BUILD=${HEAPLAB_FUZZ_BUILD:-$BUILD_ROOT/fuzz}
+[ "$ENGINE" = afl ] && BUILD=${HEAPLAB_AFL_BUILD:-$BUILD_ROOT/fuzz-afl}
+write_campaign_env
+status=0
+# The output also goes to campaign.log; the summary part of it to summary.txt (the report shows it).
+if [ "$ENGINE" = libfuzzer ]; then
+    run_libfuzzer 2>&1 | tee "$WORK/campaign.log" || status=$?
+else
+    run_afl 2>&1 | tee "$WORK/campaign.log" || status=$?
+fi
+sed -n '/^==== summary/,$p' "$WORK/campaign.log" > "$WORK/summary.txt"
+if [ "$REPORT" = 1 ]; then
+    HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash "$HEAPLAB_ROOT/ci/campaign_report.sh" "$WORK" || status=1
+fi
+printf '\nwork directory: %s (merge findings: ci/corpus_merge.sh %s)\n' "$WORK" "$WORK"
+if [ "$REPORT" = 1 ] && [ -f "$WORK/report/index.html" ]; then printf 'report:         %s/report/index.html\n' "$WORK"; fi
+printf 'total: %s\n' "$(format_duration "$(timer_elapsed)")"
+exit "$status"

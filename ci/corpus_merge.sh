@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # corpus_merge.sh - bring a campaign's findings back into corpus/.
 #
-#   ci/corpus_merge.sh [--engine libfuzzer|afl] [--target T] DIR...
+#   ci/corpus_merge.sh [--engine libfuzzer|afl] [--target T] [--corpus OUT] DIR...
 #       merge: keep the inputs of DIR... that add coverage to corpus/T
 #       (libFuzzer -merge=1; AFL++: afl-cmin then afl-tmin on each), then write
-#       each new input in canonical form with its text trace in corpus/T/traces/
+#       each new input in canonical form with its text trace in corpus/T/traces/.
+#       DIR may be a campaign directory of ci/campaign.sh (it has campaign.env; the
+#       engine and target come from it): its corpus/ for libFuzzer, the queue/ of
+#       every instance in its afl/ sync directory for AFL++; or an AFL++ sync
+#       directory itself (*/queue).  --corpus OUT merges into OUT instead of corpus/T.
 #   ci/corpus_merge.sh --regression CRASH NAME "what it caught"
 #       minimise a crash (libFuzzer -minimize_crash=1) and keep it as
 #       corpus/regressions/T/NAME with NAME.txt, whose first line says what it caught
@@ -16,26 +20,37 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HEAPLAB_ROOT"
 
-ENGINE=libfuzzer TARGET=fuzz_heap MODE=merge
+ENGINE=libfuzzer TARGET=fuzz_heap MODE=merge TARGET_SET=0 CORPUS_OUT=""
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --engine) ENGINE=$2; shift 2 ;;
-        --target) TARGET=$2; shift 2 ;;
+        --target) TARGET=$2; TARGET_SET=1; shift 2 ;;
+        --corpus) CORPUS_OUT=$2; shift 2 ;;
         --regression) MODE=regression; shift ;;
         --regen) MODE=regen; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) args+=("$1"); shift ;;
     esac
 done
-CORPUS=corpus/$TARGET LF=$BUILD_ROOT/fuzz AFL=$BUILD_ROOT/fuzz-afl
-TRACE=$LF/fuzz/hl-trace
+# A campaign directory names its engine and target (one campaign's at a time).
+for d in "${args[@]}"; do
+    if [ "$MODE" = merge ] && [ -f "$d/campaign.env" ]; then
+        # shellcheck source=/dev/null
+        ENGINE=$(source "$d/campaign.env"; echo "$CAMPAIGN_ENGINE")
+        [ "$TARGET_SET" = 1 ] || TARGET=$(source "$d/campaign.env"; echo "$CAMPAIGN_TARGET")
+    fi
+done
+CORPUS=${CORPUS_OUT:-corpus/$TARGET} LF=$BUILD_ROOT/fuzz AFL=$BUILD_ROOT/fuzz-afl
+TRACE_TOOL=hl-trace
+case "$TARGET" in fuzz_heap_?*) TRACE_TOOL=hl-trace-${TARGET#fuzz_heap_} ;; esac
+TRACE=$LF/fuzz/$TRACE_TOOL
 
 build() {
     need_packages cmake make clang-14 libclang-rt-14-dev
     run cmake --preset fuzz -B "$LF" >/dev/null
-    run cmake --build "$LF" -j2 --target "$TARGET" hl-trace
+    run cmake --build "$LF" -j2 --target "$TARGET" "$TRACE_TOOL"
 }
 
 # Writes input $1 into corpus dir $2 as the encoding of its trace, named by content.
@@ -67,13 +82,41 @@ merge_libfuzzer() {
     log "corpus_merge: $n new inputs in $CORPUS (was $before)"
 }
 
+# The directories a merge argument stands for: a campaign directory's corpus/ or its
+# AFL++ instances' queues; a sync directory's queues; else the directory itself.
+expand_dir() {   # expand_dir DIR
+    local d=$1
+    if [ -f "$d/campaign.env" ] && [ -d "$d/afl" ]; then d=$d/afl
+    elif [ -f "$d/campaign.env" ]; then echo "$d/corpus"; return 0; fi
+    if compgen -G "$d/*/queue" > /dev/null; then
+        for q in "$d"/*/queue; do echo "$q"; done
+    else
+        echo "$d"
+    fi
+}
+
+# The queues of several AFL++ instances as one flat directory (afl-cmin reads one),
+# each file named after its instance and queue id (ids repeat across instances).
+stage_queues() {   # stage_queues OUT QUEUE...
+    local out=$1 q inst f; shift
+    mkdir -p "$out"
+    for q in "$@"; do
+        inst=$(basename "$(dirname "$q")")
+        find "$q" -maxdepth 1 -type f ! -name '.*' | while IFS= read -r f; do
+            cp "$f" "$out/$inst-$(basename "$f" | cut -d, -f1 | tr ':' '_')"
+        done
+    done
+}
+
 merge_afl() {
     need_packages afl++
     local min=$BUILD_ROOT/cmin-$$ tmin=$BUILD_ROOT/tmin-$$ n=0 f
-    run afl-cmin -i "$1" -o "$min" -m none -- "$AFL/fuzz/$TARGET" @@
+    # Inputs on stdin: given a file argument (@@), AFL's libFuzzer driver (4.04c) takes
+    # it for a run count and asserts.
+    run afl-cmin -i "$1" -o "$min" -m none -- "$AFL/fuzz/$TARGET"
     mkdir -p "$tmin"
     for f in "$min"/*; do
-        run afl-tmin -i "$f" -o "$tmin/$(basename "$f")" -m none -- "$AFL/fuzz/$TARGET" @@ >/dev/null 2>&1 || cp "$f" "$tmin/"
+        afl-tmin -i "$f" -o "$tmin/$(basename "$f")" -m none -- "$AFL/fuzz/$TARGET" >/dev/null 2>&1 || cp "$f" "$tmin/"
     done
     # then libFuzzer's merge against the corpus drops what it already covers
     merge_libfuzzer "$tmin"
@@ -106,9 +149,20 @@ case "$MODE" in
     merge)
         [ ${#args[@]} -ge 1 ] || { log "usage: corpus_merge.sh [--engine afl] DIR..."; exit 2; }
         build
+        mkdir -p "$CORPUS/traces"
+        dirs=()
+        for d in "${args[@]}"; do
+            [ -d "$d" ] || { log "corpus_merge: $d: no such directory"; exit 2; }
+            mapfile -t -O "${#dirs[@]}" dirs < <(expand_dir "$d")
+        done
+        log "corpus_merge: $ENGINE, $TARGET, into $CORPUS, from: ${dirs[*]}"
         if [ "$ENGINE" = afl ]; then
-            for d in "${args[@]}"; do merge_afl "$d"; done
+            stage=$BUILD_ROOT/stage-$$
+            trap 'rm -rf "$stage" "$BUILD_ROOT/cmin-$$" "$BUILD_ROOT/tmin-$$"' EXIT
+            stage_queues "$stage" "${dirs[@]}"
+            merge_afl "$stage"
+            rm -rf "$stage"
         else
-            merge_libfuzzer "${args[@]}"
+            merge_libfuzzer "${dirs[@]}"
         fi ;;
 esac

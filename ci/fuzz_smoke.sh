@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# fuzz_smoke.sh - the fuzzing part of CI (ci/test.sh calls it).  Under ~8 minutes on 2 cores:
+# fuzz_smoke.sh - the fuzzing part of CI (ci/test.sh calls it).  Under ~9.5 minutes on 2 cores:
 #   1. the libFuzzer build (fuzz preset: clang, ASan + UBSan, every-op check) replays
 #      corpus/fuzz_heap and corpus/regressions/fuzz_heap;
 #   2. a gcc build replays them with the standalone driver under Valgrind (zero errors)
 #      and runs ctest -L corpus (each input, and the bytes = the encoding of the traces);
 #   3. libFuzzer runs FUZZ_SMOKE_SECONDS (60) and AFL++ AFL_SMOKE_SECONDS (30): no crash;
 #   4. ci/fuzz_threads_smoke.sh (the threaded target) and FUZZ_CORRUPT_SECONDS (30) of
-#      ci/fuzz_corrupt.sh (the checker against corrupted heaps).
+#      ci/fuzz_corrupt.sh (the checker against corrupted heaps);
+#   5. ci/campaign_smoke.sh: a parallel AFL++ campaign (main + CMPLOG, 20 s) and a
+#      libFuzzer -fork=2 campaign (15 s, with the teaching allocator's planted bug), each
+#      with its HTML report checked (about 1 minute 10 s, builds included).
 # Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,7 +23,7 @@ SEEDS=corpus/fuzz_heap REGRESSIONS=corpus/regressions/fuzz_heap
 failures=0
 fail() { log "fuzz_smoke: FAILED: $*"; failures=$((failures + 1)); }
 
-need_packages cmake make gcc clang-14 libclang-rt-14-dev valgrind afl++ libcmocka-dev pkg-config
+need_packages cmake make gcc clang-14 libclang-rt-14-dev valgrind afl++ libcmocka-dev pkg-config gnuplot-nox gcovr python3
 rm -rf "$WORK"; mkdir -p "$WORK"
 
 # The inputs: regular files, without the traces and READMEs kept beside them.
@@ -83,6 +86,10 @@ HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash ci/fuzz_threads_smoke.sh || fail "fuzz_t
 section_end
 section "fuzz_corrupt: ${FUZZ_CORRUPT_SECONDS:-30} s"
 HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash ci/fuzz_corrupt.sh "${FUZZ_CORRUPT_SECONDS:-30}" || fail "fuzz_corrupt"
+section_end
+# Parallel campaigns (AFL++ with CMPLOG, libFuzzer fork mode) and their reports.
+section "campaigns and reports"
+HEAPLAB_BUILD_ROOT=$BUILD_ROOT run bash ci/campaign_smoke.sh || fail "campaign smoke"
 section_end
 
 [ "$failures" -eq 0 ] && log "fuzz_smoke: passed" || log "fuzz_smoke: $failures step(s) failed"
