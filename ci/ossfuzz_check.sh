@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ossfuzz_check.sh - runs .clusterfuzzlite/build.sh the way OSS-Fuzz does (no
-# docker: its variables, temporary SRC, WORK and OUT, the source as $SRC/heaplab),
-# then every target it wrote to $OUT on its seed corpus for a few seconds.
+# docker: its variables, temporary SRC, WORK and OUT, a copy of the source as
+# $SRC/heaplab), then every target it wrote to $OUT on its seed corpus for a
+# few seconds.
 #
 #   ci/ossfuzz_check.sh [--engine libfuzzer|afl|all] [--dir DIR] [--seconds N]
 #
@@ -57,7 +58,9 @@ build() {   # build ENGINE: build.sh in $root/{src,work,out}
     esac
     rm -rf "$root"
     mkdir -p "$root/src" "$root/work" "$root/out"
-    ln -s "$HEAPLAB_ROOT" "$root/src/heaplab"
+    # A copy, as the Dockerfile's COPY makes one (and $root may be inside the tree).
+    mkdir -p "$root/src/heaplab"
+    tar -C "$HEAPLAB_ROOT" --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . | tar -C "$root/src/heaplab" -xf -
     cp "$HEAPLAB_ROOT/.clusterfuzzlite/build.sh" "$root/src/build.sh"
     section "build.sh for $engine ($root/build.log)"
     if ! (cd "$root/src/heaplab" && run env SRC="$root/src" WORK="$root/work" OUT="$root/out" \
