@@ -4,11 +4,13 @@
 # $SRC/heaplab), then every target it wrote to $OUT on its seed corpus for a
 # few seconds.
 #
-#   ci/ossfuzz_check.sh [--engine libfuzzer|afl|all] [--dir DIR] [--seconds N]
+#   ci/ossfuzz_check.sh [--engine libfuzzer|ubsan|afl|all] [--dir DIR] [--seconds N]
 #
 #   libfuzzer  CC=clang-14, OSS-Fuzz's ASan flags with -fsanitize=fuzzer-no-link,
 #              LIB_FUZZING_ENGINE=-fsanitize=fuzzer; each target runs -max_total_time
 #              with the dict and max_len its .options give
+#   ubsan      the same with OSS-Fuzz's UBSan flags (SANITIZER=undefined) and its
+#              run-time UBSAN_OPTIONS (halt on error, unsigned overflow silenced)
 #   afl        CC=afl-clang-fast, the same ASan flags, LIB_FUZZING_ENGINE=Debian's
 #              libAFLDriver.a; each target replays its seeds, then afl-fuzz -V
 #
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
         *) log "ossfuzz_check: unknown argument $1 (see --help)"; exit 2 ;;
     esac
 done
-case "$ENGINE" in libfuzzer|afl|all) ;; *) log "ossfuzz_check: --engine libfuzzer, afl or all"; exit 2 ;; esac
+case "$ENGINE" in libfuzzer|ubsan|afl|all) ;; *) log "ossfuzz_check: --engine libfuzzer, ubsan, afl or all"; exit 2 ;; esac
 
 failures=0
 fail() { log "ossfuzz_check: FAILED: $*"; failures=$((failures + 1)); }
@@ -40,17 +42,25 @@ need_tool unzip "apt-get install unzip"
 
 # OSS-Fuzz's address-sanitizer flags (its base-builder's CFLAGS for ASan).
 ASAN_FLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address -fsanitize-address-use-after-scope"
+# And for UBSan: unsigned overflow instrumented (coverage signal) but recoverable,
+# silenced at run time by UBSAN_OPTIONS as OSS-Fuzz's runners do.
+UB_CHECKS=array-bounds,bool,builtin,enum,float-divide-by-zero,function,integer-divide-by-zero,null,object-size,return,returns-nonnull-attribute,shift,signed-integer-overflow,unreachable,vla-bound,vptr
+UBSAN_FLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=$UB_CHECKS,unsigned-integer-overflow -fno-sanitize-recover=$UB_CHECKS"
+UBSAN_RUN_OPTIONS=halt_on_error=1:print_stacktrace=1:silence_unsigned_overflow=1
 AFL_DRIVER=/usr/lib/afl/libAFLDriver.a    # what Debian's afl++ 4.04c ships as OSS-Fuzz's libAFLDriver.a
 # The targets build.sh must ship (more may come from examples/allocators).
 CORE_TARGETS="fuzz_heap fuzz_threads fuzz_corrupt"
 unset ASAN_OPTIONS UBSAN_OPTIONS MSAN_OPTIONS
 
 build() {   # build ENGINE: build.sh in $root/{src,work,out}
-    local engine=$1 cc cxx flags lib
+    local engine=$1 cc cxx flags lib sanitizer=address fuzzing_engine=$1
     case "$engine" in
-        libfuzzer)
+        libfuzzer|ubsan)
             need_tool clang-14 "apt-get install clang-14 libclang-rt-14-dev"
-            cc=clang-14 cxx=clang++-14 flags="$ASAN_FLAGS -fsanitize=fuzzer-no-link" lib=-fsanitize=fuzzer ;;
+            cc=clang-14 cxx=clang++-14 flags="$ASAN_FLAGS -fsanitize=fuzzer-no-link" lib=-fsanitize=fuzzer
+            if [ "$engine" = ubsan ]; then
+                flags="$UBSAN_FLAGS -fsanitize=fuzzer-no-link" sanitizer=undefined fuzzing_engine=libfuzzer
+            fi ;;
         afl)
             need_tool afl-clang-fast "apt-get install afl++"
             [ -f "$AFL_DRIVER" ] || { log "ossfuzz_check: $AFL_DRIVER is missing (apt-get install afl++)"; exit 1; }
@@ -65,7 +75,7 @@ build() {   # build ENGINE: build.sh in $root/{src,work,out}
     section "build.sh for $engine ($root/build.log)"
     if ! (cd "$root/src/heaplab" && run env SRC="$root/src" WORK="$root/work" OUT="$root/out" \
             CC="$cc" CXX="$cxx" CFLAGS="$flags" CXXFLAGS="$flags" LIB_FUZZING_ENGINE="$lib" \
-            SANITIZER=address FUZZING_ENGINE="$engine" ARCHITECTURE=x86_64 AFL_QUIET=1 \
+            SANITIZER="$sanitizer" FUZZING_ENGINE="$fuzzing_engine" ARCHITECTURE=x86_64 AFL_QUIET=1 \
             bash "$root/src/build.sh") > "$root/build.log" 2>&1; then
         tail -40 "$root/build.log"
         fail "build.sh for $engine"
@@ -112,10 +122,11 @@ check_files() {   # check_files TARGET RUNDIR
 run_libfuzzer() {   # run_libfuzzer TARGET RUNDIR
     local t=$1 run=$2 status=0
     mkdir -p "$run/corpus"
-    (cd "$run" && "$root/out/$t" -max_total_time="$SECS" -dict="$root/out/$dict" -max_len="$max_len" \
+    (cd "$run" && UBSAN_OPTIONS=$UBSAN_RUN_OPTIONS "$root/out/$t" -max_total_time="$SECS" -dict="$root/out/$dict" -max_len="$max_len" \
         -artifact_prefix="$run/" -print_final_stats=1 "$run/corpus" "$run/seeds") > "$run/fuzz.log" 2>&1 || status=$?
-    if [ "$status" -ne 0 ] || ls "$run"/crash-* "$run"/leak-* "$run"/timeout-* "$run"/oom-* >/dev/null 2>&1; then
-        grep -m1 -B2 -A20 -E 'ERROR|rule |deadly' "$run/fuzz.log" || tail -20 "$run/fuzz.log"
+    if [ "$status" -ne 0 ] || ls "$run"/crash-* "$run"/leak-* "$run"/timeout-* "$run"/oom-* >/dev/null 2>&1 \
+            || grep -q 'runtime error' "$run/fuzz.log"; then
+        grep -m1 -B2 -A20 -E 'ERROR|runtime error|rule |deadly' "$run/fuzz.log" || tail -20 "$run/fuzz.log"
         fail "$t: libFuzzer exit $status (log $run/fuzz.log)"; return 1
     fi
     grep -qE "^INFO: seed corpus: files: $n_seeds " "$run/fuzz.log" \
@@ -167,13 +178,13 @@ check_engine() {   # check_engine ENGINE
         local run=$root/run/$t
         rm -rf "$run"; mkdir -p "$run"
         check_files "$t" "$run" || continue
-        if [ "$engine" = libfuzzer ]; then run_libfuzzer "$t" "$run" || true; else run_afl "$t" "$run" || true; fi
+        if [ "$engine" != afl ]; then run_libfuzzer "$t" "$run" || true; else run_afl "$t" "$run" || true; fi
     done
     section_end
 }
 
 timer_start
-if [ "$ENGINE" = all ]; then engines="libfuzzer afl"; else engines=$ENGINE; fi
+if [ "$ENGINE" = all ]; then engines="libfuzzer ubsan afl"; else engines=$ENGINE; fi
 for e in $engines; do check_engine "$e"; done
 log "ossfuzz_check: $engines in $(format_duration "$(timer_elapsed)"), $failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -6,11 +6,12 @@
 #                              builds and copies to $OUT
 #   HEAPLAB_FUZZ_EXTERNAL=ON   configure fails on a target that chose an engine itself
 #                              (-fsanitize=fuzzer) instead of heaplab_fuzz_engine_target()
-#   HEAPLAB_OSSFUZZ_TEST=ON    ctest ossfuzz/libfuzzer and ossfuzz/afl (label ossfuzz):
-#                              ci/ossfuzz_check.sh runs build.sh as OSS-Fuzz would and each
-#                              target it built on its seed corpus (about a minute each)
+#   HEAPLAB_OSSFUZZ_TEST=ON    ctest ossfuzz/libfuzzer, ossfuzz/ubsan and ossfuzz/afl (label
+#                              ossfuzz): ci/ossfuzz_check.sh runs build.sh as OSS-Fuzz would
+#                              (libFuzzer with ASan, with UBSan; AFL++ with ASan) and each
+#                              target it built on its seed corpus (under a minute each)
 
-option(HEAPLAB_OSSFUZZ_TEST "ctest: .clusterfuzzlite/build.sh for libFuzzer and AFL++, every target run briefly" OFF)
+option(HEAPLAB_OSSFUZZ_TEST "ctest: .clusterfuzzlite/build.sh for libFuzzer (ASan, UBSan) and AFL++, every target run briefly" OFF)
 
 # Every target of a directory and of the directories below it.
 function(_heaplab_ossfuzz_all_targets dir out)
@@ -52,7 +53,7 @@ if(HEAPLAB_OSSFUZZ_TEST)
     message(FATAL_ERROR "HEAPLAB_OSSFUZZ_TEST needs bash")
   endif()
   enable_testing()
-  foreach(engine IN ITEMS libfuzzer afl)
+  foreach(engine IN ITEMS libfuzzer ubsan afl)
     add_test(NAME ossfuzz/${engine}
              COMMAND ${HEAPLAB_BASH} ${PROJECT_SOURCE_DIR}/ci/ossfuzz_check.sh
                      --engine ${engine} --dir ${CMAKE_CURRENT_BINARY_DIR}/ossfuzz-${engine})
