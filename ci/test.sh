@@ -87,9 +87,10 @@ timer_start
 
 section "packages"
 # make and libc6-dev: cmake and gcc only recommend them.  afl++ is for the
-# fuzz smoke step.
+# fuzz smoke step and, with zip and unzip, for the release preset's ctest -L
+# ossfuzz (ci/ossfuzz_check.sh).
 need_packages cmake make gcc libc6-dev clang-14 libclang-rt-14-dev llvm-14 \
-    libcmocka-dev valgrind pkg-config gcovr afl++ python3 perl git
+    libcmocka-dev valgrind pkg-config gcovr afl++ python3 perl git zip unzip
 section_end
 
 mkdir -p "$log_dir"
