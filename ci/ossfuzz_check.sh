@@ -108,7 +108,7 @@ check_files() {   # check_files TARGET RUNDIR
     done
     [ "$(head -1 "$out/$t.options")" = "[libfuzzer]" ] || { fail "$t.options: no [libfuzzer] section"; return 1; }
     dict=$(option_value "$out/$t.options" dict) max_len=$(option_value "$out/$t.options" max_len)
-    [ -n "$dict" ] && [ -f "$out/$dict" ] || { fail "$t.options: dict = '$dict' is not in \$OUT"; return 1; }
+    if [ -z "$dict" ] || [ ! -f "$out/$dict" ]; then fail "$t.options: dict = '$dict' is not in \$OUT"; return 1; fi
     case "$max_len" in ''|*[!0-9]*) fail "$t.options: max_len = '$max_len'"; return 1 ;; esac
     if unzip -Z1 "$out/${t}_seed_corpus.zip" | grep -E '\.(txt|md)$|/'; then
         fail "$t: the seed corpus holds traces, READMEs or directories"; return 1

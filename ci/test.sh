@@ -3,7 +3,8 @@
 #
 # Installs what the build and the tests need (apt-get, only what is missing),
 # then runs one CMake workflow (configure, build, ctest) per preset:
-#   release    optimised build
+#   release    optimised build; also ctest -L ossfuzz: .clusterfuzzlite/build.sh
+#              for libFuzzer (ASan, UBSan) and AFL++ (docs/oss-fuzz.md)
 #   checked    debug build, a full heap check after every operation
 #   asan       clang ASan + UBSan, checked
 #   tsan       clang TSan, checked (the global API's tests and the stress test)
