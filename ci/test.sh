@@ -3,7 +3,8 @@
 #
 # Installs what the build and the tests need (apt-get, only what is missing),
 # then runs one CMake workflow (configure, build, ctest) per preset:
-#   release    optimised build
+#   release    optimised build; also ctest -L ossfuzz: .clusterfuzzlite/build.sh
+#              for libFuzzer (ASan, UBSan) and AFL++ (docs/oss-fuzz.md)
 #   checked    debug build, a full heap check after every operation
 #   asan       clang ASan + UBSan, checked
 #   tsan       clang TSan, checked (the global API's tests and the stress test)
@@ -87,9 +88,10 @@ timer_start
 
 section "packages"
 # make and libc6-dev: cmake and gcc only recommend them.  afl++ is for the
-# fuzz smoke step.
+# fuzz smoke step and, with zip and unzip, for the release preset's ctest -L
+# ossfuzz (ci/ossfuzz_check.sh).
 need_packages cmake make gcc libc6-dev clang-14 libclang-rt-14-dev llvm-14 \
-    libcmocka-dev valgrind pkg-config gcovr afl++ python3 perl git
+    libcmocka-dev valgrind pkg-config gcovr afl++ python3 perl git zip unzip
 section_end
 
 mkdir -p "$log_dir"

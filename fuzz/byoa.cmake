@@ -167,11 +167,7 @@ function(heaplab_add_allocator)
     add_executable(fuzz_heap_${name} ${HEAPLAB_BYOA_DIR}/fuzz_byoa.c $<TARGET_OBJECTS:byoa_runner>)
     _heaplab_byoa_executable(fuzz_heap_${name} ${name} ${lib})
     target_compile_definitions(fuzz_heap_${name} PRIVATE ${defs})
-    target_compile_options(fuzz_heap_${name} PRIVATE -fsanitize=fuzzer)
-    target_link_options(fuzz_heap_${name} PRIVATE -fsanitize=fuzzer)
-    if(HEAPLAB_BYOA_ENGINE STREQUAL "afl")
-      set_target_properties(fuzz_heap_${name} PROPERTIES LINKER_LANGUAGE C)
-    endif()
+    heaplab_fuzz_engine_target(fuzz_heap_${name})
   endif()
 
   add_executable(fuzz_heap_${name}_replay ${HEAPLAB_BYOA_FUZZ_DIR}/driver_standalone.c
