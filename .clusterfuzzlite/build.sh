@@ -20,7 +20,10 @@
 #
 # HEAPLAB_OSSFUZZ_EXCLUDE: targets not to ship, default the examples that exist
 # to show a finding (docs/byoa.md): fuzz_heap_teach (a planted bug) and
-# fuzz_heap_pool (exit(1) when full); fuzzing them finds just that, at once.
+# fuzz_heap_pool (exit(1) when full), fuzz_threads_teach_mt (a false thread-safety
+# claim; fuzz_heap_teach_mt is fuzz_heap_teach_fixed again) and
+# fuzz_threads_teach_fixed (no claim: it refuses to run); fuzzing them finds
+# just that, at once.
 set -euo pipefail
 
 fail() { echo "heaplab build.sh: FAILED: $*" >&2; exit 1; }
@@ -43,7 +46,7 @@ for d in "${HEAPLAB_SRC:-}" "$PWD" "${SRC:-}/heaplab" "$(dirname "${BASH_SOURCE[
 done
 [ -n "$ROOT" ] || fail "no heaplab source in \$HEAPLAB_SRC, \$PWD, \$SRC/heaplab or beside this script"
 BUILD=$WORK/heaplab-build
-EXCLUDE=${HEAPLAB_OSSFUZZ_EXCLUDE-fuzz_heap_teach fuzz_heap_pool}
+EXCLUDE=${HEAPLAB_OSSFUZZ_EXCLUDE-fuzz_heap_teach fuzz_heap_pool fuzz_threads_teach_mt fuzz_threads_teach_fixed fuzz_heap_teach_mt}
 if [ "$SANITIZER" = memory ]; then
     # Its adapter reaches glibc's malloc past MSan's interceptors
     # (examples/allocators/CMakeLists.txt): every read would be reported.
