@@ -54,9 +54,11 @@ static int check_size(hl_checker *c, const hl_block *b, uintptr_t epi) {
         return hl__check_fail(c, HL_INV_SIZE, b, room, size,
                               "size %zu runs %zu bytes past the region's epilogue (%zu bytes left)",
                               size, size - room, room);
-    if (flags & ~HL_USED)
-        return hl__check_fail(c, HL_INV_SIZE, b, flags & HL_USED, flags,
-                              "flags %#zx: a region block may carry only 'used' (%#zx)", flags, HL_USED);
+    size_t allowed = c->h->cache.enabled && (flags & HL_USED) ? HL_USED | HL_CACHED : HL_USED;
+    if (flags & ~allowed)
+        return hl__check_fail(c, HL_INV_SIZE, b, flags & allowed, flags,
+                              "flags %#zx: a region block may carry only 'used' (%#zx)%s", flags, HL_USED,
+                              c->h->cache.enabled ? " and, when used, 'cached'" : "");
     if (!hl_block_used(b) && b->slack != 0)
         return hl__check_fail(c, HL_INV_SIZE, b, 0, b->slack, "free block with slack %u, expected 0", b->slack);
     if (hl_block_used(b) && b->slack > hl_block_usable(b))
@@ -86,7 +88,12 @@ static void count_block(hl_checker *c, const hl_block *b) {
     hl_stats *s = &c->seen;
     if (hl_block_used(b)) {
         s->blocks_in_use++;
-        s->bytes_in_use += hl_block_usable(b) - b->slack;
+        if (b->size_flags & HL_CACHED) {   /* freed, to its caller: no request in use */
+            c->cached_blocks++;
+            c->cached_print += hl__check_print(b);
+        } else {
+            s->bytes_in_use += hl_block_usable(b) - b->slack;
+        }
         return;
     }
     s->blocks_free++;
@@ -257,13 +264,27 @@ static int check_fill_every_op(hl_checker *c, const hl_region *r, const hl_block
     return 0;
 }
 
+/* A cached block is freed memory: past its link and the remote-free tag word
+ * its payload holds the free fill (src/tcache.c). */
+static int check_cached_fill(hl_checker *c, const hl_block *b) {
+    const unsigned char *fill = (const unsigned char *)hl_block_payload(b) + 2 * sizeof(void *);
+    size_t len = hl_block_usable(b) - 2 * sizeof(void *), at = first_unlike(fill, len, HL_FILL_FREE);
+    if (at == len)
+        return 0;
+    c->focus = fill + at;
+    return hl__check_fail(c, HL_INV_FREE_FILL, b, HL_FILL_FREE, fill[at],
+                          "cached block: payload byte %zu is 0x%02x, expected 0x%02x: written after free",
+                          at + 2 * sizeof(void *), fill[at], HL_FILL_FREE);
+}
+
 /* Second walk of a region the structural walk proved sound. */
 static int check_contents(hl_checker *c, const hl_region *r) {
     const hl_block *epi = hl_region_epilogue(r), *prev = NULL;
     for (const hl_block *b = hl_region_first(r); b != epi; prev = b, b = hl_block_next(b)) {
         c->prev = prev;
         c->next = hl_block_next(b) != epi ? hl_block_next(b) : NULL;
-        int id = hl_block_used(b) ? hl__check_canary(c, b)
+        int id = b->size_flags & HL_CACHED ? check_cached_fill(c, b)
+                 : hl_block_used(b) ? hl__check_canary(c, b)
                  : c->every_op ? check_fill_every_op(c, r, b) : hl__check_fill(c, b);
         if (id)
             return id;
