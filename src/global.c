@@ -593,15 +593,24 @@ static void free_into(hl_tlheap *o, void *p, bool large) {
 }
 
 /* In checked builds every operation ends with the check of the heap it
- * touched, the cache's included; under the lock, as other threads' frees of
- * large blocks change the heap's lists and counters under it. */
-static inline void fast_after(hl_tlheap *t, const char *op) {
+ * touched, the cache's included.  Other threads' operations on the heap (a
+ * large free, a misuse report) run that check under the heap's lock, and it
+ * reads the cache: so in checked builds the owner holds the lock around its
+ * cache operations too.  The cache code is the same; only the lock is added. */
+static inline void fast_lock(hl_tlheap *t) {
 #if HL_CHECKED
     pthread_mutex_lock(&t->lock);
-    hl__check_after(t->heap, op);
+#else
+    (void)t;
+#endif
+}
+
+static inline void fast_unlock(hl_tlheap *t, bool done, const char *op) {
+#if HL_CHECKED
+    if (done) hl__check_after(t->heap, op);
     pthread_mutex_unlock(&t->lock);
 #else
-    (void)t; (void)op;
+    (void)t; (void)done; (void)op;
 #endif
 }
 
@@ -613,12 +622,13 @@ static inline void *cache_malloc(hl_tlheap *t, size_t n, const char *op) {
         return NULL;
     hl_thread *th = me;
     if (!fast_begin(th)) return NULL;
+    fast_lock(t);
     hl_track_enter();
     void *p = hl__cache_take(t->heap, n);
     HL_TRACE(t->heap, "%s(%zu) = %p (cache)", op, n, p);
     hl_track_leave();
+    fast_unlock(t, p != NULL, op);
     fast_end(th);
-    if (p) fast_after(t, op);
     return p;
 }
 
@@ -630,14 +640,18 @@ void *hl_malloc(size_t n) {
     hl_tlheap *t = me ? me->heap : NULL;
     void *p;
     if (t && (p = cache_malloc(t, n, "malloc"))) return p;
+    size_t drained = t ? t->remote_drained : 0;   /* the owner's own counter */
     t = enter();
     if (!t) {
         errno = ENOMEM;
         return NULL;
     }
-    hl_track_enter();
-    p = n <= HL_CACHE_MAX_BLOCK - HL_OVERHEAD ? cache_take_slow(t->heap, n) : NULL;   /* the drain may have filled it */
-    hl_track_leave();
+    p = NULL;
+    if (t->remote_drained != drained && n <= HL_CACHE_MAX_BLOCK - HL_OVERHEAD) {
+        hl_track_enter();
+        p = cache_take_slow(t->heap, n);   /* the drain may have filled it */
+        hl_track_leave();
+    }
     if (!p) p = hl_heap_malloc(t->heap, n);
     if (!p && hl__cache_flush(t->heap)) p = hl_heap_malloc(t->heap, n);   /* cached memory before failing */
     leave(t);
@@ -696,12 +710,13 @@ static inline bool cache_free(hl_tlheap *t, void *p) {
         return false;
     hl_thread *th = me;
     if (!fast_begin(th)) return false;
+    fast_lock(t);
     hl_track_enter();
     bool done = hl__cache_put(t->heap, hl_payload_block(p));
     if (done) HL_TRACE(t->heap, "free(%p) (cache)", p);
     hl_track_leave();
+    fast_unlock(t, done, "free");
     fast_end(th);
-    if (done) fast_after(t, "free");
     return done;
 }
 
