@@ -4,7 +4,7 @@
  *
  * Each list h->cache.head[i] holds the cached blocks of exactly
  * hl_cache_class_size(i) bytes (src/tcache.c).  It is walked for at most its
- * count, which is at most HL_CACHE_DEPTH; each node, before it is read, must
+ * count, which is at most hl_cache_depth(i); each node, before it is read, must
  * be a 16-aligned address whose header lies in a validated region's block
  * area, and then a sound header (check word, size within the region) that
  * reads used|cached with the list's size (else LIST_LINKS or
@@ -81,12 +81,12 @@ int hl__check_cache(hl_checker *c) {
     size_t total = 0;
     uint64_t print = 0;
     for (size_t i = 0; i < HL_CACHE_CLASSES; i++) {
-        if (k->count[i] > HL_CACHE_DEPTH || (!k->enabled && (k->count[i] || k->head[i]))) {
+        if (k->count[i] > hl_cache_depth(i) || (!k->enabled && (k->count[i] || k->head[i]))) {
             hl__check_at_heap(c, hl__check_heap_bytes(c->h));
             c->focus = &k->count[i];
-            return hl__check_fail(c, HL_INV_LIST_LINKS, NULL, HL_CACHE_DEPTH, k->count[i],
-                                  "heap %p: thread cache list %zu counts %u blocks (at most %d, none if the heap has no cache)",
-                                  (const void *)c->h, i, k->count[i], HL_CACHE_DEPTH);
+            return hl__check_fail(c, HL_INV_LIST_LINKS, NULL, hl_cache_depth(i), k->count[i],
+                                  "heap %p: thread cache list %zu counts %u blocks (at most %u, none if the heap has no cache)",
+                                  (const void *)c->h, i, k->count[i], hl_cache_depth(i));
         }
         const hl_block *prev = NULL, *b = k->head[i];
         for (size_t s = 0; s < k->count[i]; s++, prev = b, b = b->next_free) {

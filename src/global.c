@@ -61,15 +61,15 @@ static void atfork_child(void);
  * stopping's release store when the stopper is done and the fast path's
  * acquire load publish the stopper's reads before the next write. */
 static _Atomic unsigned stopping;
-static bool fence_fallback;
+static _Atomic bool fence_fallback;
 
 static void barrier_init(void) {
-    fence_fallback = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
+    atomic_store(&fence_fallback, syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0);
 }
 
 static inline bool fast_begin(hl_thread *th) {
     atomic_store_explicit(&th->busy, 1, memory_order_relaxed);
-    if (fence_fallback) atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&fence_fallback, memory_order_relaxed)) atomic_thread_fence(memory_order_seq_cst);
     else atomic_signal_fence(memory_order_seq_cst);
     if (__builtin_expect(atomic_load_explicit(&stopping, memory_order_acquire) != 0, 0)) {
         atomic_store_explicit(&th->busy, 0, memory_order_release);
@@ -88,8 +88,8 @@ static void deliver_outboxes(void);
  * (or forked, or a heap decides whether it is empty). */
 static void stop_world(void) {
     atomic_store(&stopping, 1);
-    if (!fence_fallback && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-        fence_fallback = true;   /* cannot happen once registered; if it does, the seq_cst store stands alone */
+    if (!atomic_load(&fence_fallback) && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        atomic_store(&fence_fallback, true);   /* not seen once registered; from now on the fast paths fence */
     for (hl_thread *th = all_threads; th; th = th->next_all)
         while (atomic_load_explicit(&th->busy, memory_order_acquire)) sched_yield();
     deliver_outboxes();
@@ -343,23 +343,26 @@ static void detach(hl_outbox *box, void **head, void **tail, size_t *n) {
 }
 
 static void flush_outbox(hl_thread *th) {
-    for (unsigned i = 0; i < HL_OUTBOX_SLOTS; i++) {
-        hl_outbox *box = &th->box[i];
-        if (!box->n) continue;
+    for (;;) {
+        if (!fast_begin(th)) {
+            /* a stopper owns the outboxes (and delivers them): wait for it */
+            pthread_mutex_lock(&world);
+            pthread_mutex_unlock(&world);
+            continue;
+        }
+        hl_outbox *box = NULL;
+        for (unsigned i = 0; i < HL_OUTBOX_SLOTS && !box; i++)
+            if (th->box[i].n) box = &th->box[i];
+        if (!box) {
+            fast_end(th);
+            return;
+        }
         void *head, *tail;
         size_t n;
         hl_tlheap *o = box->to;
-        if (!fast_begin(th)) {
-            /* a stopper is reading outboxes: wait for it, then retry */
-            pthread_mutex_lock(&world);
-            pthread_mutex_unlock(&world);
-            i--;
-            continue;
-        }
         detach(box, &head, &tail, &n);
-        box->to = NULL;
         fast_end(th);
-        deliver(o, head, tail, n);
+        deliver(o, head, tail, n);   /* outside the fast path: it may take a lock */
     }
 }
 

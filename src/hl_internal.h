@@ -130,16 +130,18 @@ static inline uint32_t hl_check_word(const void *block, size_t size_flags, uint3
 }
 
 /* --- the thread cache of small blocks (src/tcache.c) ----------------------------
- * Global heaps keep freed blocks of up to HL_CACHE_MAX_BLOCK bytes in a list
- * per exact block size, at most HL_CACHE_DEPTH each, for their owner thread
- * alone.  A cached block is a used block to the heap (it tiles, it never
+ * Global heaps keep freed blocks of up to HL_CACHE_MAX_BLOCK bytes (requests
+ * up to 1032) in a list per exact block size, at most hl_cache_depth() each
+ * (HL_CACHE_BYTES of blocks, and between 16 and HL_CACHE_DEPTH blocks), for
+ * their owner thread alone.  A cached block is a used block to the heap (it tiles, it never
  * coalesces, st counts it in use) whose header reads HL_USED|HL_CACHED, its
  * slack as it was, sealed like any header; its first payload word links the
  * list. */
 enum {
-    HL_CACHE_MAX_BLOCK = 1024,
+    HL_CACHE_MAX_BLOCK = 1056,
     HL_CACHE_CLASSES = HL_CACHE_MAX_BLOCK / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN + 1,
-    HL_CACHE_DEPTH = 32,
+    HL_CACHE_DEPTH = 128,
+    HL_CACHE_BYTES = 16 * 1024,
 };
 typedef struct hl_cache {
     uint32_t enabled;                       /* only global heaps cache */
@@ -152,6 +154,10 @@ typedef struct hl_cache {
 } hl_cache;
 static inline size_t hl_cache_class(size_t block_size) { return block_size / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN; }
 static inline size_t hl_cache_class_size(size_t i) { return (i + HL_MIN_BLOCK / HL_ALIGN) * HL_ALIGN; }
+static inline uint32_t hl_cache_depth(size_t i) {
+    size_t d = HL_CACHE_BYTES / hl_cache_class_size(i);
+    return d > HL_CACHE_DEPTH ? HL_CACHE_DEPTH : d < 16 ? 16 : (uint32_t)d;
+}
 
 /* --- regions and large mappings ------------------------------------------------ */
 typedef struct hl_region {

@@ -21,7 +21,7 @@ static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_b
     if (size > HL_CACHE_MAX_BLOCK) return false;
     size_t i = hl_cache_class(size);
     hl_cache *c = &h->cache;
-    if (c->count[i] >= HL_CACHE_DEPTH) return false;
+    if (c->count[i] >= hl_cache_depth(i)) return false;
     hl_track_free(hl_block_payload(b), hl__visible(b));
     c->bytes_delta -= size - HL_OVERHEAD - b->slack;   /* its request is no longer in use */
     b->size_flags = size | HL_USED | HL_CACHED;

@@ -5,7 +5,8 @@
  * lists: it goes on a list of blocks of its exact size (hl_heap.cache), and
  * the thread's next malloc of that size takes it back, with no lock, no
  * atomic operation and no coalescing.  Each list holds at most
- * HL_CACHE_DEPTH blocks; a free that finds its list full, and a malloc that
+ * hl_cache_depth() blocks (about 16 KiB of them: 128 of the smallest, 16 of
+ * the largest); a free that finds its list full, and a malloc that
  * finds it empty, take the heap's lock and its ordinary path.
  *
  * The cache is heap state the checker sees (invariants/check_cache.c), not a

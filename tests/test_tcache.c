@@ -5,8 +5,8 @@
  * What it shows:
  *   - a small block freed by its thread comes back on the next malloc of its
  *     size, and hl_stats_global counts it as cached, not in use;
- *   - each size keeps at most HL_CACHE_DEPTH blocks; the rest go back to the
- *     heap's free lists;
+ *   - each size keeps at most hl_cache_depth() blocks; the rest go back to
+ *     the heap's free lists;
  *   - a second free (and a realloc) of a cached block is a reported double
  *     free, and the cache is unchanged by it;
  *   - hl_check_all sees cached blocks: a cached block's link overwritten, a
@@ -76,17 +76,19 @@ static void test_freed_block_comes_back(void **state) {
 static void test_each_size_keeps_at_most_depth_blocks(void **state) {
     (void)state;
     enum { N = HL_CACHE_DEPTH + 10 };
+    const int depth = (int)hl_cache_depth(hl_cache_class(224));   /* a 200-byte request's block */
     void *p[N];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = hl_malloc(200));
     hl_global_stats before = stats();
     for (int i = 0; i < N; i++) hl_free(p[i]);
     hl_global_stats after = stats();
-    assert_int_equal(after.cached_blocks - before.cached_blocks, HL_CACHE_DEPTH);
+    assert_true(depth < N);
+    assert_int_equal(after.cached_blocks - before.cached_blocks, depth);
     assert_int_equal(before.blocks_in_use - after.blocks_in_use, N);
     assert_int_equal(hl_check_all(NULL), 0);
     /* the cached ones come back first, newest first */
-    for (int i = 0; i < HL_CACHE_DEPTH; i++) assert_ptr_equal(hl_malloc(200), p[HL_CACHE_DEPTH - 1 - i]);
-    for (int i = 0; i < HL_CACHE_DEPTH; i++) hl_free(p[i]);
+    for (int i = 0; i < depth; i++) assert_ptr_equal(hl_malloc(200), p[depth - 1 - i]);
+    for (int i = 0; i < depth; i++) hl_free(p[i]);
     assert_int_equal(hl_check_all(NULL), 0);
     tu_assert_no_errors();
 }
@@ -161,6 +163,14 @@ static void test_forged_cached_header_is_reported(void **state) {
     size_t sf = tu_read_word(&b->size_flags);
     size_t check_slack = tu_read_word(&b->check);   /* the check word and the slack */
     size_t *footer = hl_block_footer(b);
+    /* checked builds demand the free fill of a cached block's payload past 16
+     * bytes, and would report its absence first (FREE_FILL): give it one */
+    enum { USABLE = 504 };   /* a 500-byte request's 528-byte block */
+    assert_int_equal(hl_block_usable(b), USABLE);
+    static unsigned char saved[USABLE];
+    for (size_t i = 0; i < USABLE; i++) saved[i] = tu_read_byte((unsigned char *)p + i);
+    if (hl_checked_build())
+        for (size_t i = 16; i < USABLE; i++) tu_write_byte((unsigned char *)p + i, HL_FILL_FREE);
     tu_write_word(&b->size_flags, sf | HL_CACHED);
     tu_write_word(footer, sf | HL_CACHED);
     hl_check_report rep;
@@ -172,6 +182,7 @@ static void test_forged_cached_header_is_reported(void **state) {
     tu_write_word(&b->size_flags, sf);
     tu_write_word(footer, sf);
     tu_write_word(&b->check, check_slack);
+    tu_poke(p, saved, USABLE);
     assert_int_equal(hl_check_all(NULL), 0);
     hl_free(p);
     tu_assert_no_errors();
