@@ -264,27 +264,16 @@ static int check_fill_every_op(hl_checker *c, const hl_region *r, const hl_block
     return 0;
 }
 
-/* A cached block is freed memory: past its link and the remote-free tag word
- * its payload holds the free fill (src/tcache.c). */
-static int check_cached_fill(hl_checker *c, const hl_block *b) {
-    const unsigned char *fill = (const unsigned char *)hl_block_payload(b) + 2 * sizeof(void *);
-    size_t len = hl_block_usable(b) - 2 * sizeof(void *), at = first_unlike(fill, len, HL_FILL_FREE);
-    if (at == len)
-        return 0;
-    c->focus = fill + at;
-    return hl__check_fail(c, HL_INV_FREE_FILL, b, HL_FILL_FREE, fill[at],
-                          "cached block: payload byte %zu is 0x%02x, expected 0x%02x: written after free",
-                          at + 2 * sizeof(void *), fill[at], HL_FILL_FREE);
-}
-
 /* Second walk of a region the structural walk proved sound. */
 static int check_contents(hl_checker *c, const hl_region *r) {
     const hl_block *epi = hl_region_epilogue(r), *prev = NULL;
     for (const hl_block *b = hl_region_first(r); b != epi; prev = b, b = hl_block_next(b)) {
         c->prev = prev;
         c->next = hl_block_next(b) != epi ? hl_block_next(b) : NULL;
-        int id = b->size_flags & HL_CACHED ? check_cached_fill(c, b)
-                 : hl_block_used(b) ? hl__check_canary(c, b)
+        /* a cached block is freed memory, filled as a free block is (from
+         * payload + 16, past its link and the remote-free tag word) */
+        bool fill = !hl_block_used(b) || (b->size_flags & HL_CACHED);
+        int id = !fill ? hl__check_canary(c, b)
                  : c->every_op ? check_fill_every_op(c, r, b) : hl__check_fill(c, b);
         if (id)
             return id;

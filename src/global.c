@@ -98,6 +98,7 @@ static void stop_world(void) {
 static void resume_world(void) { atomic_store_explicit(&stopping, 0, memory_order_release); }
 
 static void global_init(void) {
+    hl__page_size();   /* its lazy first answer, while this thread is alone here */
     barrier_init();
     pthread_key_create(&exit_key, thread_exit);
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

@@ -154,9 +154,11 @@ typedef struct hl_cache {
 } hl_cache;
 static inline size_t hl_cache_class(size_t block_size) { return block_size / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN; }
 static inline size_t hl_cache_class_size(size_t i) { return (i + HL_MIN_BLOCK / HL_ALIGN) * HL_ALIGN; }
+/* About HL_CACHE_BYTES of blocks per list, in steps of powers of two (no
+ * division on the fast path). */
 static inline uint32_t hl_cache_depth(size_t i) {
-    size_t d = HL_CACHE_BYTES / hl_cache_class_size(i);
-    return d > HL_CACHE_DEPTH ? HL_CACHE_DEPTH : d < 16 ? 16 : (uint32_t)d;
+    size_t size = hl_cache_class_size(i);
+    return size <= 128 ? HL_CACHE_DEPTH : size <= 256 ? 64 : size <= 512 ? 32 : 16;
 }
 
 /* --- regions and large mappings ------------------------------------------------ */

@@ -40,8 +40,8 @@ static const size_t cached_flags = HL_USED | HL_CACHED;
 /* The slow side of the fast paths in hl_tcache.h. */
 void hl__cache_fill(hl_block *b) {
 #if HL_CHECKED
-    size_t skip = 2 * sizeof(void *);
-    hl_track_fill((char *)hl_block_payload(b) + skip, HL_FILL_FREE, hl_block_usable(b) - skip);
+    /* the same bytes a free block's fill covers: past the link and the tag word */
+    hl_track_fill(hl_block_fill_start(b), HL_FILL_FREE, hl_block_fill_len(b));
 #else
     (void)b;
 #endif
