@@ -62,6 +62,7 @@ void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link) {
 size_t hl__cache_flush(hl_heap *h) {
     hl_cache *c = &h->cache;
     size_t flushed = 0;
+    hl_track_enter();   /* cached blocks are freed memory to memcheck: these reads are the allocator's */
     for (size_t i = 0; i < HL_CACHE_CLASSES; i++) {
         while (c->head[i]) {
             hl_block *b = c->head[i];
@@ -81,6 +82,7 @@ size_t hl__cache_flush(hl_heap *h) {
         }
     }
     if (flushed) HL_TRACE(h, "cache flush: %zu blocks", flushed);
+    hl_track_leave();
     return flushed;
 }
 
