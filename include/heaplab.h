@@ -198,6 +198,7 @@ typedef struct hl_global_stats {
     size_t remote_frees;      /* blocks freed by a thread that does not own them */
     size_t remote_drained;    /* of those, taken back by their owner */
     size_t bytes_in_use, blocks_in_use, bytes_free, source_bytes; /* summed over heaps */
+    size_t cached_blocks, cached_bytes; /* freed small blocks in threads' caches (usable bytes) */
 } hl_global_stats;
 void hl_stats_global(hl_global_stats *st);
 

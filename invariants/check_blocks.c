@@ -54,9 +54,11 @@ static int check_size(hl_checker *c, const hl_block *b, uintptr_t epi) {
         return hl__check_fail(c, HL_INV_SIZE, b, room, size,
                               "size %zu runs %zu bytes past the region's epilogue (%zu bytes left)",
                               size, size - room, room);
-    if (flags & ~HL_USED)
-        return hl__check_fail(c, HL_INV_SIZE, b, flags & HL_USED, flags,
-                              "flags %#zx: a region block may carry only 'used' (%#zx)", flags, HL_USED);
+    size_t allowed = c->h->cache.enabled && (flags & HL_USED) ? HL_USED | HL_CACHED : HL_USED;
+    if (flags & ~allowed)
+        return hl__check_fail(c, HL_INV_SIZE, b, flags & allowed, flags,
+                              "flags %#zx: a region block may carry only 'used' (%#zx)%s", flags, HL_USED,
+                              c->h->cache.enabled ? " and, when used, 'cached'" : "");
     if (!hl_block_used(b) && b->slack != 0)
         return hl__check_fail(c, HL_INV_SIZE, b, 0, b->slack, "free block with slack %u, expected 0", b->slack);
     if (hl_block_used(b) && b->slack > hl_block_usable(b))
@@ -86,7 +88,12 @@ static void count_block(hl_checker *c, const hl_block *b) {
     hl_stats *s = &c->seen;
     if (hl_block_used(b)) {
         s->blocks_in_use++;
-        s->bytes_in_use += hl_block_usable(b) - b->slack;
+        if (b->size_flags & HL_CACHED) {   /* freed, to its caller: no request in use */
+            c->cached_blocks++;
+            c->cached_print += hl__check_print(b);
+        } else {
+            s->bytes_in_use += hl_block_usable(b) - b->slack;
+        }
         return;
     }
     s->blocks_free++;
@@ -263,7 +270,10 @@ static int check_contents(hl_checker *c, const hl_region *r) {
     for (const hl_block *b = hl_region_first(r); b != epi; prev = b, b = hl_block_next(b)) {
         c->prev = prev;
         c->next = hl_block_next(b) != epi ? hl_block_next(b) : NULL;
-        int id = hl_block_used(b) ? hl__check_canary(c, b)
+        /* a cached block is freed memory, filled as a free block is (from
+         * payload + 16, past its link and the remote-free tag word) */
+        bool fill = !hl_block_used(b) || (b->size_flags & HL_CACHED);
+        int id = !fill ? hl__check_canary(c, b)
                  : c->every_op ? check_fill_every_op(c, r, b) : hl__check_fill(c, b);
         if (id)
             return id;

@@ -12,6 +12,8 @@
  *                    MAGIC, FOOTER, CANARY for the block inside it)
  *   check_lists.c    every free list                              LIST_LINKS,
  *                                                                 LIST_MEMBERSHIP
+ *   check_cache.c    the thread cache's lists (global heaps)      LIST_LINKS,
+ *                                                                 LIST_MEMBERSHIP
  *   check_bitmap.c   the segregated-fit bitmaps                   BITMAP
  *   check_stats.c    the counters against what the walks counted  STATS
  *
@@ -50,6 +52,8 @@ typedef struct hl_checker {
     size_t region_bytes;         /* the sum of their sizes: bounds list walks */
     size_t free_blocks;          /* free blocks the block walk met ... */
     uint64_t free_print;         /* ... and the sum of hl__check_print of each */
+    size_t cached_blocks;        /* cached blocks the block walk met ... */
+    uint64_t cached_print;       /* ... and the sum of hl__check_print of each */
     size_t walked;               /* blocks walked so far, regions and large */
     hl_stats seen;               /* the counters, recounted */
 
@@ -77,6 +81,7 @@ int hl__check_regions(hl_checker *c);
 int hl__check_blocks(hl_checker *c);
 int hl__check_large(hl_checker *c);
 int hl__check_lists(hl_checker *c);
+int hl__check_cache(hl_checker *c);
 int hl__check_bitmap(hl_checker *c);
 int hl__check_stats(hl_checker *c);
 

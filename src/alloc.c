@@ -88,6 +88,18 @@ static void release(hl_heap *h, hl_block *b) {
     }
 }
 
+/* The used block p names, or NULL after a report: hl__resolve, and a block in
+ * its thread's cache is as freed as a free one. */
+static hl_block *resolve(hl_heap *h, const void *p, const char *op) {
+    hl_block *b = hl__resolve(h, p, op);
+    if (b && (b->size_flags & HL_CACHED)) {
+        hl__report(h, HL_ERR_DOUBLE_FREE, op, p, NULL,
+                   "%s(): double free of %p: the block is already free (in its thread's cache)", op, p);
+        return NULL;
+    }
+    return b;
+}
+
 /* --- the public functions ------------------------------------------------------- */
 #define REQUIRE_HEAP(h, ret)                \
     do {                                    \
@@ -149,7 +161,7 @@ void hl_heap_free(hl_heap *h, void *p) {
     REQUIRE_HEAP(h, );
     hl_track_enter();
     h->st.frees++;
-    hl_block *b = hl__resolve(h, p, "free");
+    hl_block *b = resolve(h, p, "free");
     if (b) release(h, b);
     HL_TRACE(h, "free(%p)%s", p, b ? "" : " refused");
     HL_AFTER(h, "free");
@@ -160,7 +172,7 @@ size_t hl_heap_usable_size(const hl_heap *ch, const void *p) {
     hl_heap *h = (hl_heap *)ch;   /* a misuse report counts itself in h->st */
     if (!p || !hl__heap_ok(h)) return 0;
     hl_track_enter();
-    hl_block *b = hl__resolve(h, p, "usable_size");
+    hl_block *b = resolve(h, p, "usable_size");
     size_t n = b ? hl__visible(b) : 0;
     hl_track_leave();
     return n;
@@ -245,7 +257,7 @@ void *hl_heap_realloc(hl_heap *h, void *p, size_t n) {
     if (!p) {
         q = handed_out(hl__alloc(h, n, HL_ALIGN), 0);
     } else {
-        hl_block *b = hl__resolve(h, p, "realloc");
+        hl_block *b = resolve(h, p, "realloc");
         if (!b) {
             errno = EINVAL;
             q = NULL;

@@ -88,6 +88,9 @@ static void init_state(hl_heap *h) {
     h->fl_bitmap = 0;
     memset(h->sl_bitmap, 0, sizeof h->sl_bitmap);
     memset(h->lists, 0, h->nlists * sizeof h->lists[0]);
+    uint32_t cache_on = h->cache.enabled;
+    memset(&h->cache, 0, sizeof h->cache);
+    h->cache.enabled = cache_on;
 }
 
 static void add_buffer_region(hl_heap *h) {

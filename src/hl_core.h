@@ -82,6 +82,13 @@ void *hl__alloc(hl_heap *h, size_t n, size_t align);
 /* False when b's neighbours were found corrupted (reported; nothing freed). */
 bool hl__free(hl_heap *h, hl_block *b);
 
+/* --- the thread cache (tcache.c; global heaps, owner thread only) ------------ */
+/* The fast paths, hl__cache_put and hl__cache_take, are in hl_tcache.h. */
+/* Every cached block back to the free lists (under the heap's lock); how many. */
+size_t hl__cache_flush(hl_heap *h);
+size_t hl__cache_blocks(const hl_heap *h);
+size_t hl__cache_usable_bytes(const hl_heap *h);
+
 /* --- pointers from callers (resolve.c) ------------------------------------------- */
 /* The used block whose payload is p, or NULL after reporting the misuse. */
 hl_block *hl__resolve(hl_heap *h, const void *p, const char *op);

@@ -29,6 +29,28 @@ typedef struct hl_tlheap {
     struct hl_tlheap *next_abandoned;
 } hl_tlheap;
 
+/* A thread's record (src/global.c): its heap, if it has allocated, and its
+ * outbox of remote frees, a chain of blocks per destination heap delivered
+ * with one compare-and-swap per chain.  `busy` is raised while the thread
+ * runs a lock-free path (the cache, the outbox), so that a stopper
+ * (hl_check_all, hl_stats_global, fork) can wait for every thread to be out
+ * of them. */
+enum { HL_OUTBOX_SLOTS = 4, HL_OUTBOX_BATCH = 32 };
+typedef struct hl_outbox {
+    hl_tlheap *to;                    /* the heap whose blocks this chain holds */
+    void *head, *tail;                /* linked through their first 8 bytes, tagged */
+    size_t n;
+} hl_outbox;
+
+typedef struct hl_thread {
+    _Atomic int busy;
+    bool outbox_used;                 /* a put since the last flush */
+    hl_tlheap *heap;
+    hl_outbox box[HL_OUTBOX_SLOTS];
+    unsigned evict;                   /* the slot a new destination takes next */
+    struct hl_thread *next_all;       /* every record (under the global lock) */
+} hl_thread;
+
 /* registry.c */
 bool hl__registry_add(const void *base, size_t size, hl_heap *h, bool large);
 void hl__registry_remove(const void *base, size_t size);

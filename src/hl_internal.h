@@ -53,6 +53,7 @@ enum {
 /* size_flags: the block size (a multiple of 16) with flags in the low bits */
 #define HL_USED  ((size_t)1)
 #define HL_LARGE ((size_t)2)
+#define HL_CACHED ((size_t)4)   /* with HL_USED: held in its thread's cache (src/tcache.c) */
 #define HL_FLAGS ((size_t)15)
 
 #define HL_FILL_FREE   0xDDu  /* free bytes of a free block (checked builds) */
@@ -109,7 +110,7 @@ static inline size_t hl_block_fill_len(const hl_block *b) { return hl_block_size
 /* The check word binds header to address, size|flags, slack and the heap's
  * cookie: a header copied, shifted, forged from user bytes or overwritten
  * fails it (with probability 1 - 2^-32). */
-static inline uint32_t hl_check_word(const void *block, size_t size_flags, uint32_t slack, uint64_t cookie) {
+static inline uint32_t hl_mix_check(const void *block, size_t size_flags, uint32_t slack, uint64_t cookie) {
     uint64_t x = (uint64_t)(uintptr_t)block ^ cookie;
     x ^= (uint64_t)size_flags * 0x9E3779B97F4A7C15ull;
     x ^= (uint64_t)slack << 17;
@@ -117,6 +118,47 @@ static inline uint32_t hl_check_word(const void *block, size_t size_flags, uint3
     x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
     x ^= x >> 33;
     return (uint32_t)x;
+}
+/* The HL_CACHED flag flips the check word by a secret of its own instead of
+ * going through the mix, so that the thread cache (src/tcache.c) moves a
+ * block in and out of the cache without recomputing it: a cached header
+ * still fails the check if its flags, size, slack or word are changed. */
+static inline uint32_t hl_cached_key(uint64_t cookie) { return (uint32_t)(cookie >> 32) | 1u; }
+static inline uint32_t hl_check_word(const void *block, size_t size_flags, uint32_t slack, uint64_t cookie) {
+    uint32_t w = hl_mix_check(block, size_flags & ~HL_CACHED, slack, cookie);
+    return size_flags & HL_CACHED ? w ^ hl_cached_key(cookie) : w;
+}
+
+/* --- the thread cache of small blocks (src/tcache.c) ----------------------------
+ * Global heaps keep freed blocks of up to HL_CACHE_MAX_BLOCK bytes (requests
+ * up to 1032) in a list per exact block size, at most hl_cache_depth() each
+ * (HL_CACHE_BYTES of blocks, and between 16 and HL_CACHE_DEPTH blocks), for
+ * their owner thread alone.  A cached block is a used block to the heap (it tiles, it never
+ * coalesces, st counts it in use) whose header reads HL_USED|HL_CACHED, its
+ * slack as it was, sealed like any header; its first payload word links the
+ * list. */
+enum {
+    HL_CACHE_MAX_BLOCK = 1056,
+    HL_CACHE_CLASSES = HL_CACHE_MAX_BLOCK / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN + 1,
+    HL_CACHE_DEPTH = 128,
+    HL_CACHE_BYTES = 16 * 1024,
+};
+typedef struct hl_cache {
+    uint32_t enabled;                       /* only global heaps cache */
+    uint32_t count[HL_CACHE_CLASSES];       /* blocks in each list */
+    struct hl_block *head[HL_CACHE_CLASSES];/* class i: blocks of (i + 3) * 16 bytes */
+    size_t bytes_delta;     /* what the cache did to the requests in use, which st
+                               does not know of: the requests of used blocks not
+                               cached sum to st.bytes_in_use + bytes_delta */
+    size_t mallocs, frees;  /* operations the cache served (added to st's in hl_heap_stats) */
+} hl_cache;
+static inline size_t hl_cache_class(size_t block_size) { return block_size / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN; }
+static inline size_t hl_cache_class_size(size_t i) { return (i + HL_MIN_BLOCK / HL_ALIGN) * HL_ALIGN; }
+/* About HL_CACHE_BYTES of blocks per list, in steps of powers of two (no
+ * division on the fast path). */
+static inline uint32_t hl_cache_depth(size_t i) {
+    size_t size = hl_cache_class_size(i);
+    return size <= 128 ? HL_CACHE_DEPTH : size <= 256 ? 64 : size <= 512 ? 32 : 16;
 }
 
 /* --- regions and large mappings ------------------------------------------------ */
@@ -188,6 +230,7 @@ typedef struct hl_heap {
     uint32_t canary_skip;        /* payload bytes never canaried: a remote free's link lives there */
     uint32_t pad2;
     struct hl_region *hot;       /* the region the last lookup found (a cache; NULL when regions change) */
+    hl_cache cache;              /* the owner thread's small blocks (global heaps) */
     /* the every-op check's own state (checked builds; invariants/check.c) */
     const unsigned char *touched[HL_TOUCHED_MAX][2]; /* fill bytes [lo, hi) this operation wrote */
     unsigned ntouched;           /* how many; more than HL_TOUCHED_MAX: verify every fill */

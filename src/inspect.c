@@ -14,6 +14,11 @@ void hl_heap_stats(const hl_heap *h, hl_stats *st) {
         return;
     }
     *st = h->st;
+    /* blocks in the thread cache are free to the caller, in use to the heap */
+    st->blocks_in_use -= hl__cache_blocks(h);
+    st->bytes_in_use += h->cache.bytes_delta;
+    st->mallocs += h->cache.mallocs;
+    st->frees += h->cache.frees;
     hl_track_enter();
     st->largest_free = hl__largest_free(h);
     hl_track_leave();

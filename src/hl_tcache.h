@@ -1,0 +1,79 @@
+/*
+ * hl_tcache.h - the fast paths of the thread cache (src/tcache.c explains the
+ * cache), inline so that hl_malloc and hl_free compile into one straight run
+ * of code: no lock, no atomic operation, no system call, no call but the
+ * registry lookup of a link.
+ */
+#ifndef HL_TCACHE_H
+#define HL_TCACHE_H
+
+#include "hl_core.h"
+#include "hl_global.h"
+
+void hl__cache_fill(hl_block *b);
+void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link);
+
+/* Takes used block b (a plain used region block of h whose header the caller
+ * verified) into the cache; false if its size is not cached or its list is
+ * full.  The header keeps its slack; the flag and the check word flip. */
+static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_block *b) {
+    size_t size = hl_block_size(b);
+    if (size > HL_CACHE_MAX_BLOCK) return false;
+    size_t i = hl_cache_class(size);
+    hl_cache *c = &h->cache;
+    if (c->count[i] >= hl_cache_depth(i)) return false;
+    hl_track_free(hl_block_payload(b), hl__visible(b));
+    c->bytes_delta -= size - HL_OVERHEAD - b->slack;   /* its request is no longer in use */
+    b->size_flags = size | HL_USED | HL_CACHED;
+    b->check ^= hl_cached_key(h->cookie);
+    *hl_block_footer(b) = size | HL_USED | HL_CACHED;
+    if (HL_CHECKED) hl__cache_fill(b);
+    b->next_free = c->head[i];
+    c->head[i] = b;
+    c->count[i]++;
+    c->frees++;
+    return true;
+}
+
+/* A cached block for n bytes (n <= HL_CACHE_MAX_BLOCK - HL_OVERHEAD), handed
+ * out; NULL if its list is empty, or after reporting a corrupted cached
+ * block.  The block's header is verified before it is trusted, and the link
+ * it holds (in payload bytes a use after free could write) is looked up in
+ * the registry before it becomes the list's head.  A request with the slack
+ * the block had before keeps the check word the verification computed. */
+static inline __attribute__((always_inline)) void *hl__cache_take(hl_heap *h, size_t n) {
+    size_t size = hl__block_size_for(n);
+    size_t i = hl_cache_class(size);
+    hl_cache *c = &h->cache;
+    hl_block *b = c->head[i];
+    if (!b) return NULL;
+    const size_t used = size | HL_USED;
+    uint32_t old_slack = b->slack;
+    uint32_t w = hl_mix_check(b, used, old_slack, h->cookie);
+    if (b->size_flags != (used | HL_CACHED) || b->check != (w ^ hl_cached_key(h->cookie)) ||
+        old_slack > size - HL_OVERHEAD)
+        return hl__cache_corrupted(h, b, false);
+    hl_block *next = b->next_free;
+    bool large;
+    if (next && (c->count[i] < 2 || (uintptr_t)next % HL_ALIGN || hl__registry_owner(next, &large) != h || large))
+        return hl__cache_corrupted(h, b, true);
+    c->head[i] = next;
+    c->count[i]--;
+    c->mallocs++;
+    size_t usable = size - HL_OVERHEAD;
+    uint32_t slack = (uint32_t)(usable - n);
+    c->bytes_delta += n;
+    if (HL_CHECKED) {
+        hl__set_used(h, b, size, 0, n);
+    } else {
+        b->size_flags = used;
+        b->slack = slack;
+        b->check = slack == old_slack ? w : hl_mix_check(b, used, slack, h->cookie);
+        *hl_block_footer(b) = used;
+    }
+    void *p = hl_block_payload(b);
+    hl_track_alloc(p, hl__visible(b), 0);
+    return p;
+}
+
+#endif /* HL_TCACHE_H */

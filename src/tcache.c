@@ -1,0 +1,99 @@
+/*
+ * tcache.c - the per-thread cache of small blocks of a global heap.
+ *
+ * A small block freed by its owner thread is not given back to the free
+ * lists: it goes on a list of blocks of its exact size (hl_heap.cache), and
+ * the thread's next malloc of that size takes it back, with no lock, no
+ * atomic operation and no coalescing.  Each list holds at most
+ * hl_cache_depth() blocks (about 16 KiB of them: 128 of the smallest, 16 of
+ * the largest); a free that finds its list full, and a malloc that
+ * finds it empty, take the heap's lock and its ordinary path.
+ *
+ * The cache is heap state the checker sees (invariants/check_cache.c), not a
+ * side table:
+ *   - a cached block keeps its place in its region and stays "used" to the
+ *     heap (it never coalesces, st.blocks_in_use counts it); its header reads
+ *     HL_USED|HL_CACHED and keeps its slack, sealed by the check word like
+ *     any header (the flag flips the word by a secret, see hl_check_word), so
+ *     a second free of it, or a realloc, is a reported double free, and a
+ *     header forged to look cached fails the check word;
+ *   - it is on exactly one list, the one of its size, and the lists' lengths
+ *     are the counts;
+ *   - st is never written here (other threads write it under the heap's lock
+ *     while the owner runs this code without it): the cache keeps its own
+ *     counters, which hl_heap_stats folds back in, and bytes_delta, what its
+ *     frees and mallocs did to the bytes in use;
+ *   - in checked builds a cached block's payload past its first 16 bytes (the
+ *     link, and the word a remote free tags) holds the free fill, so a write
+ *     after free into a cached block is caught like one into a free block.
+ * Memcheck and ASan see a cached block as freed: FREELIKE and poisoned when it
+ * enters the cache, MALLOCLIKE when it is handed out again.
+ *
+ * Only the owner thread calls these, with or without the heap's lock; the
+ * global API (src/global.c) keeps hl_check_all and fork from running while it
+ * does.
+ */
+#include "hl_tcache.h"
+
+static const size_t cached_flags = HL_USED | HL_CACHED;
+
+/* The slow side of the fast paths in hl_tcache.h. */
+void hl__cache_fill(hl_block *b) {
+#if HL_CHECKED
+    /* the same bytes a free block's fill covers: past the link and the tag word */
+    hl_track_fill(hl_block_fill_start(b), HL_FILL_FREE, hl_block_fill_len(b));
+#else
+    (void)b;
+#endif
+}
+
+void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link) {
+    hl__report(h, HL_ERR_CORRUPTED_BLOCK, "malloc", hl_block_payload(b), NULL,
+               link ? "malloc(): thread cache: the link in cached block %p was overwritten (written after free?)"
+                    : "malloc(): thread cache: the header of cached block %p was overwritten",
+               hl_block_payload(b));
+    return NULL;   /* left in place for the checker; this malloc takes the slow path */
+}
+
+
+/* Gives every cached block back to the free lists (the caller holds the
+ * heap's lock): at thread exit, before a heap is abandoned, and when the heap
+ * would otherwise have to grow or fail. */
+size_t hl__cache_flush(hl_heap *h) {
+    hl_cache *c = &h->cache;
+    size_t flushed = 0;
+    hl_track_enter();   /* cached blocks are freed memory to memcheck: these reads are the allocator's */
+    for (size_t i = 0; i < HL_CACHE_CLASSES; i++) {
+        while (c->head[i]) {
+            hl_block *b = c->head[i];
+            if (b->size_flags != (hl_cache_class_size(i) | cached_flags) || !hl__header_ok(h, b)) {
+                hl__cache_corrupted(h, b, false);
+                break;   /* the rest of this list cannot be trusted: the checker will say why */
+            }
+            c->head[i] = b->next_free;
+            c->count[i]--;
+            /* to the heap, the cached block is a used one */
+            size_t size = hl_block_size(b);
+            b->size_flags = size | HL_USED;
+            b->check ^= hl_cached_key(h->cookie);
+            *hl_block_footer(b) = size | HL_USED;
+            c->bytes_delta += hl_block_usable(b) - b->slack;   /* st is about to subtract it */
+            if (hl__release_block(h, hl__region_of(h, b), b)) flushed++;
+        }
+    }
+    if (flushed) HL_TRACE(h, "cache flush: %zu blocks", flushed);
+    hl_track_leave();
+    return flushed;
+}
+
+size_t hl__cache_blocks(const hl_heap *h) {
+    size_t n = 0;
+    for (size_t i = 0; i < HL_CACHE_CLASSES; i++) n += h->cache.count[i];
+    return n;
+}
+
+size_t hl__cache_usable_bytes(const hl_heap *h) {
+    size_t n = 0;
+    for (size_t i = 0; i < HL_CACHE_CLASSES; i++) n += h->cache.count[i] * (hl_cache_class_size(i) - HL_OVERHEAD);
+    return n;
+}

@@ -1,0 +1,280 @@
+/*
+ * test_tcache.c - the global API's per-thread cache of small blocks and its
+ * outbox of remote frees (src/tcache.c, src/global.c).
+ *
+ * What it shows:
+ *   - a small block freed by its thread comes back on the next malloc of its
+ *     size, and hl_stats_global counts it as cached, not in use;
+ *   - each size keeps at most hl_cache_depth() blocks; the rest go back to
+ *     the heap's free lists;
+ *   - a second free (and a realloc) of a cached block is a reported double
+ *     free, and the cache is unchanged by it;
+ *   - hl_check_all sees cached blocks: a cached block's link overwritten, a
+ *     used header forged to read "cached" (with or without a valid check word)
+ *     are reported;
+ *   - remote frees wait in the freeing thread's outbox and reach their owner
+ *     a batch of HL_OUTBOX_BATCH at a time, the rest when the thread exits;
+ *   - after fork the child's cache still works and its heaps check clean.
+ *
+ * The tests run on the main thread (cmocka asserts there) and on helper
+ * threads that run one function and exit.
+ */
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hl_global.h"   /* the owner heap of a pointer, its remote-free counters */
+
+static hl_global_stats stats(void) {
+    hl_global_stats s;
+    hl_stats_global(&s);
+    return s;
+}
+
+static hl_heap *heap_of(const void *p) {
+    bool large;
+    return hl__registry_owner(p, &large);
+}
+
+static hl_block *blk(void *p) { return hl_payload_block(p); }
+
+static int setup(void **state) {
+    (void)state;
+    tu_errors_install();
+    return 0;
+}
+
+/* --- reuse and the bound ----------------------------------------------------------- */
+static void test_freed_block_comes_back(void **state) {
+    (void)state;
+    void *p = hl_malloc(40);
+    assert_non_null(p);
+    memset(p, 0xAB, 40);
+    hl_global_stats before = stats();
+    hl_free(p);
+    hl_global_stats cached = stats();
+    assert_int_equal(cached.cached_blocks, before.cached_blocks + 1);
+    assert_int_equal(cached.blocks_in_use, before.blocks_in_use - 1);
+    assert_int_equal(cached.bytes_in_use, before.bytes_in_use - 40);
+    assert_true(tu_read_word(&blk(p)->size_flags) & HL_CACHED);   /* metadata: read past ASan's poison */
+    void *q = hl_malloc(33);   /* another request of the same block size */
+    assert_ptr_equal(q, p);
+    assert_false(tu_read_word(&blk(q)->size_flags) & HL_CACHED);
+    hl_global_stats back = stats();
+    assert_int_equal(back.cached_blocks, before.cached_blocks);
+    assert_int_equal(back.bytes_in_use, before.bytes_in_use - 40 + 33);
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(q);
+    tu_assert_no_errors();
+}
+
+static void test_each_size_keeps_at_most_depth_blocks(void **state) {
+    (void)state;
+    enum { N = HL_CACHE_DEPTH + 10 };
+    const int depth = (int)hl_cache_depth(hl_cache_class(224));   /* a 200-byte request's block */
+    void *p[N];
+    for (int i = 0; i < N; i++) assert_non_null(p[i] = hl_malloc(200));
+    hl_global_stats before = stats();
+    for (int i = 0; i < N; i++) hl_free(p[i]);
+    hl_global_stats after = stats();
+    assert_true(depth < N);
+    assert_int_equal(after.cached_blocks - before.cached_blocks, depth);
+    assert_int_equal(before.blocks_in_use - after.blocks_in_use, N);
+    assert_int_equal(hl_check_all(NULL), 0);
+    /* the cached ones come back first, newest first */
+    for (int i = 0; i < depth; i++) assert_ptr_equal(hl_malloc(200), p[depth - 1 - i]);
+    for (int i = 0; i < depth; i++) hl_free(p[i]);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
+/* --- misuse of cached blocks --------------------------------------------------------- */
+static void test_double_free_of_cached_block(void **state) {
+    (void)state;
+    void *p = hl_malloc(64);
+    assert_non_null(p);
+    hl_free(p);
+    hl_global_stats before = stats();
+    tu_misuse_begin();
+    hl_free(p);
+    tu_misuse_end();
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, p, heap_of(p), "free");
+    tu_errors_clear();
+    tu_misuse_begin();
+    void *r = hl_realloc(p, 100);
+    tu_misuse_end();
+    assert_null(r);
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, p, heap_of(p), "realloc");
+    tu_errors_clear();
+    hl_global_stats after = stats();
+    assert_int_equal(after.cached_blocks, before.cached_blocks);
+    assert_int_equal(after.blocks_in_use, before.blocks_in_use);
+    assert_int_equal(hl_check_all(NULL), 0);
+    assert_ptr_equal(hl_malloc(64), p);   /* still cached once: handed out once */
+    void *q = hl_malloc(64);
+    assert_ptr_not_equal(q, p);
+    hl_free(q);
+    hl_free(p);
+    tu_assert_no_errors();
+}
+
+/* A use after free that overwrites a cached block's link: the checker finds
+ * the list broken, and malloc refuses to follow it. */
+static void test_overwritten_link_is_reported(void **state) {
+    (void)state;
+    void *a = hl_malloc(300), *b = hl_malloc(300), *live = hl_malloc(300);
+    assert_non_null(live);
+    hl_free(a);
+    hl_free(b);   /* the list of 320-byte blocks: b -> a */
+    size_t saved = tu_read_word(b);
+    tu_write_word(b, (size_t)(uintptr_t)blk(live));   /* b's link now names a used block */
+    hl_check_report rep;
+    assert_int_equal(hl_check_all(&rep), HL_INV_LIST_MEMBERSHIP);
+    assert_non_null(strstr(rep.message, "thread cache"));
+    tu_write_word(b, 12345);   /* not even a block address */
+    assert_int_equal(hl_check_all(&rep), HL_INV_LIST_LINKS);
+    tu_write_word(b, 16 * 12345);   /* aligned, but no heap's */
+    tu_misuse_begin();
+    void *got = hl_malloc(300);   /* b's header is sound, its link is not: no b, the slow path */
+    tu_misuse_end();
+    assert_ptr_not_equal(got, b);
+    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, b, heap_of(b), "malloc");
+    tu_errors_clear();
+    tu_write_word(b, saved);
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(got);
+    hl_free(live);
+    tu_assert_no_errors();
+}
+
+/* A used block whose header is made to read "cached": without the check word
+ * it is a forged header; with a valid one it is a cached block on no list. */
+static void test_forged_cached_header_is_reported(void **state) {
+    (void)state;
+    void *p = hl_malloc(500);
+    assert_non_null(p);
+    hl_block *b = blk(p);
+    hl_heap *h = heap_of(p);
+    size_t sf = tu_read_word(&b->size_flags);
+    size_t check_slack = tu_read_word(&b->check);   /* the check word and the slack */
+    size_t *footer = (size_t *)((char *)b + (sf & ~HL_FLAGS) - HL_FOOTER);
+    /* checked builds demand the free fill of a cached block's payload past 16
+     * bytes, and would report its absence first (FREE_FILL): give it one */
+    enum { USABLE = 504 };   /* a 500-byte request's 528-byte block */
+    assert_int_equal((sf & ~HL_FLAGS) - HL_OVERHEAD, USABLE);
+    static unsigned char saved[USABLE];
+    for (size_t i = 0; i < USABLE; i++) saved[i] = tu_read_byte((unsigned char *)p + i);
+    if (hl_checked_build())
+        for (size_t i = 16; i < USABLE; i++) tu_write_byte((unsigned char *)p + i, HL_FILL_FREE);
+    tu_write_word(&b->size_flags, sf | HL_CACHED);
+    tu_write_word(footer, sf | HL_CACHED);
+    hl_check_report rep;
+    assert_int_equal(hl_check_all(&rep), HL_INV_MAGIC);
+    uint32_t forged = hl_check_word(b, sf | HL_CACHED, (uint32_t)(check_slack >> 32), h->cookie);
+    tu_poke(&b->check, &forged, sizeof forged);
+    assert_int_equal(hl_check_all(&rep), HL_INV_LIST_MEMBERSHIP);
+    assert_non_null(strstr(rep.message, "on no thread cache list"));
+    tu_write_word(&b->size_flags, sf);
+    tu_write_word(footer, sf);
+    tu_write_word(&b->check, check_slack);
+    tu_poke(p, saved, USABLE);
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(p);
+    tu_assert_no_errors();
+}
+
+/* --- remote frees go in batches -------------------------------------------------------- */
+typedef struct handoff {
+    size_t n;
+    void *p[64];
+    hl_tlheap *owner;
+    size_t pushed_mid;   /* the owner's remote_pushed while the freeing thread still runs */
+} handoff;
+
+static void *free_all(void *arg) {
+    handoff *h = arg;
+    for (size_t i = 0; i < h->n; i++) hl_free(h->p[i]);
+    h->pushed_mid = atomic_load(&h->owner->remote_pushed);
+    return NULL;
+}
+
+static void run_thread(void *(*fn)(void *), void *arg) {
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void test_remote_frees_batched_and_flushed_at_exit(void **state) {
+    (void)state;
+    static handoff h;
+    h.n = HL_OUTBOX_BATCH + 8;
+    for (size_t i = 0; i < h.n; i++) assert_non_null(h.p[i] = hl_malloc(48));
+    h.owner = heap_of(h.p[0])->owner;
+    size_t pushed = atomic_load(&h.owner->remote_pushed);
+    hl_global_stats before = stats();
+    run_thread(free_all, &h);
+    /* one full batch reached the stack while the thread ran, the rest at its exit */
+    assert_int_equal(h.pushed_mid - pushed, HL_OUTBOX_BATCH);
+    assert_int_equal(atomic_load(&h.owner->remote_pushed) - pushed, h.n);
+    hl_global_stats after = stats();
+    assert_int_equal(after.remote_frees - before.remote_frees, h.n);
+    assert_int_equal(after.heaps_created, before.heaps_created);   /* freeing only made no heap */
+    assert_int_equal(hl_check_all(NULL), 0);   /* they wait on the stack, tagged */
+    void *q = hl_malloc(48);                   /* drains them, into the cache first */
+    int reused = 0;
+    for (size_t i = 0; i < h.n; i++) reused += h.p[i] == q;
+    assert_int_equal(reused, 1);
+    hl_global_stats drained = stats();
+    assert_int_equal(drained.remote_drained, drained.remote_frees);
+    assert_int_equal(drained.blocks_in_use, before.blocks_in_use - h.n + 1);
+    hl_free(q);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
+/* --- fork ------------------------------------------------------------------------------ */
+static void test_cache_after_fork(void **state) {
+    (void)state;
+    void *p = hl_malloc(72);
+    assert_non_null(p);
+    hl_free(p);   /* cached in the parent, so in the child too */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        bad |= hl_check_all(NULL) != 0;
+        void *q = hl_malloc(72);
+        bad |= (q != p) << 1;
+        hl_free(q);
+        bad |= (hl_malloc(72) != p) << 2;
+        bad |= hl_check_all(NULL) != 0 ? 8 : 0;
+        _exit(bad);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ptr_equal(hl_malloc(72), p);
+    hl_free(p);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_freed_block_comes_back, setup),
+        cmocka_unit_test_setup(test_each_size_keeps_at_most_depth_blocks, setup),
+        cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
+        cmocka_unit_test_setup(test_overwritten_link_is_reported, setup),
+        cmocka_unit_test_setup(test_forged_cached_header_is_reported, setup),
+        cmocka_unit_test_setup(test_remote_frees_batched_and_flushed_at_exit, setup),
+        cmocka_unit_test_setup(test_cache_after_fork, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
