@@ -244,7 +244,7 @@ coverage() {
             -DHL_CHECK_EVERY_OP=ON "-DCMAKE_C_FLAGS=--coverage -fprofile-update=atomic" > "$OUT/coverage-build.log" 2>&1 \
             || { tail -20 "$OUT/coverage-build.log" >&2; return 1; }
     fi
-    run cmake --build "$COV_BUILD" -j2 --target "$replay" "$(basename "$TRACE")" >> "$OUT/coverage-build.log" 2>&1 \
+    run cmake --build "$COV_BUILD" -j2 --target "$replay" "$CAMPAIGN_TRACE_TOOL" >> "$OUT/coverage-build.log" 2>&1 \
         || { tail -20 "$OUT/coverage-build.log" >&2; return 1; }
     find "$COV_BUILD" -name '*.gcda' -delete
     replay_corpus "$COV_BUILD/fuzz/$replay" > "$OUT/coverage-replay.status" 2> "$OUT/coverage-replay.log"
