@@ -7,8 +7,8 @@
 #      allocator with its planted bug, for CAMPAIGN_LF_SECONDS (15); the planted bug's
 #      input is added to its crashes/ and ci/campaign_report.sh run on it;
 #   3. ci/campaign.sh --jobs 2 on fuzz_threads_teach_mt (a false thread-safety claim,
-#      found within seconds) for CAMPAIGN_THR_SECONDS (10), and its report without
-#      coverage (about 17 s in all): at least one crash, every one with its fzt-trace
+#      found within seconds) for CAMPAIGN_THR_SECONDS (8), and its report without
+#      coverage (about 20 s in all): at least one crash, every one with its fzt-trace
 #      trace, a verdict and no heap map (the page says why);
 #   each report: index.html, plots gnuplot drew, the coverage page (not 3's), every file
 #   the page refers to, balanced HTML, and every crash of the campaign listed (the
@@ -21,7 +21,7 @@ cd "$HEAPLAB_ROOT"
 
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
 WORK=$BUILD_ROOT/campaign-smoke
-AFL_SECONDS=${CAMPAIGN_AFL_SECONDS:-20} LF_SECONDS=${CAMPAIGN_LF_SECONDS:-15} THR_SECONDS=${CAMPAIGN_THR_SECONDS:-10}
+AFL_SECONDS=${CAMPAIGN_AFL_SECONDS:-20} LF_SECONDS=${CAMPAIGN_LF_SECONDS:-15} THR_SECONDS=${CAMPAIGN_THR_SECONDS:-8}
 failures=0
 fail() { log "campaign_smoke: FAILED: $*"; failures=$((failures + 1)); }
 rm -rf "$WORK"; mkdir -p "$WORK"
