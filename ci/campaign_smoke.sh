@@ -133,7 +133,7 @@ index=$WORK/thr/report/crashes/index.tsv
 if [ "$(crash_files libfuzzer "$WORK/thr" | wc -l)" -eq 0 ]; then
     fail "fuzz_threads_teach_mt: no crash in $THR_SECONDS s (its false claim is found within seconds)"
 else
-    while IFS=$'\t' read -r id verdict path _ _ ops svg cause; do
+    while IFS=$'\t' read -r id verdict path _ _ ops svg _; do
         head -1 "$WORK/thr/report/crashes/$id.txt" | grep -qE '^threads [2-8] mode=(deterministic|free-running) sync=[0-9]+$' \
             && [ "$ops" -ge 1 ] || fail "threaded crash #$id ($path): no decoded trace (fzt-trace decode)"
         grep -qE '^verdict: ' <<< "$verdict" || fail "threaded crash #$id ($path): no verdict"

@@ -14,6 +14,7 @@
 # TRACE_TOOL (decode and encode: hl-trace, hl-trace-<name>, fzt-trace) and REPLAY_TOOL
 # (judges one crash: hl-trace[-<name>] replay, or the threaded target's standalone
 # driver <target>_replay).  The tools are targets of the fuzz build (build/fuzz/fuzz/).
+# shellcheck disable=SC2034  # the variables are for the caller
 target_tools() {   # target_tools TARGET
     case "$1" in
         fuzz_threads|fuzz_threads_?*)
