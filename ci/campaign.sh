@@ -5,6 +5,9 @@
 #   ci/campaign.sh --engine afl          the same target under AFL++: one -M main, a CMPLOG
 #                                        -S secondary, the others -S with other power schedules
 #   ci/campaign.sh --time 600 --jobs 2 --target fuzz_heap
+#   ci/campaign.sh --target fuzz_threads_teach_mt   fuzz_heap_<name>, fuzz_threads and
+#                                        fuzz_threads_<name> too (their seeds, dictionary
+#                                        and trace tools: crash_lib.sh target_tools)
 #   ci/campaign.sh --engine afl --suffix "$(hostname)"   instance names main-HOST ... (one
 #                                        sync directory over several machines: docs/campaigns.md)
 #   ci/campaign.sh bench                 exec/s on the seed corpus, with and without
@@ -19,7 +22,8 @@
 # (<work>/report/index.html).  Everything goes under build/campaign/<date>-<engine>/
 # (campaign.env there says what ran); corpus/ changes only through ci/corpus_merge.sh.
 #
-# Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories.
+# Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories;
+# CRASH_REPLAYS (10): how many times a threaded crash is replayed (crash_lib.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh"
@@ -37,7 +41,7 @@ while [ $# -gt 0 ]; do
         --no-cmplog) CMPLOG=0; shift ;;
         --no-report) REPORT=0; shift ;;
         bench) MODE=bench; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) log "campaign.sh: unknown argument $1 (see --help)"; exit 2 ;;
     esac
 done
@@ -46,17 +50,18 @@ case "$JOBS$TIME" in *[!0-9]*) log "campaign.sh: --jobs and --time take whole nu
 [ "$JOBS" -ge 1 ] || { log "campaign.sh: --jobs must be at least 1"; exit 2; }
 
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
+# The target's input language (crash_lib.sh): fuzz_heap_<name> (heaplab_add_allocator,
+# docs/byoa.md) speaks fuzz_heap's, with its own hl-trace-<name>; fuzz_threads and
+# fuzz_threads_<name> speak fuzz_threads', decoded by fzt-trace and judged by the
+# target's standalone driver.  Seeds and dictionary: the target's own, else its language's.
+target_tools "$TARGET"
 SEEDS=$HEAPLAB_ROOT/corpus/$TARGET
 DICT=$HEAPLAB_ROOT/fuzz/$TARGET.dict
-TRACE_TOOL=hl-trace
-# fuzz_heap_<name> (heaplab_add_allocator, docs/byoa.md) speaks fuzz_heap's input
-# language: fuzz_heap's seeds and dictionary, and its own hl-trace-<name>.
-case "$TARGET" in
-    fuzz_heap_?*)
-        [ -d "$SEEDS" ] || SEEDS=$HEAPLAB_ROOT/corpus/fuzz_heap
-        [ -f "$DICT" ] || DICT=$HEAPLAB_ROOT/fuzz/fuzz_heap.dict
-        TRACE_TOOL=hl-trace-${TARGET#fuzz_heap_} ;;
-esac
+[ -d "$SEEDS" ] || SEEDS=$HEAPLAB_ROOT/corpus/$TARGET_SEEDS_NAME
+[ -f "$DICT" ] || DICT=$HEAPLAB_ROOT/fuzz/$TARGET_SEEDS_NAME.dict
+[ -d "$SEEDS" ] || { log "campaign.sh: no seeds for $TARGET (corpus/$TARGET or corpus/$TARGET_SEEDS_NAME)"; exit 2; }
+[ -f "$DICT" ] || { log "campaign.sh: no dictionary for $TARGET (fuzz/$TARGET.dict or fuzz/$TARGET_SEEDS_NAME.dict)"; exit 2; }
+TOOLS=("$TRACE_TOOL"); [ "$REPLAY_TOOL" = "$TRACE_TOOL" ] || TOOLS+=("$REPLAY_TOOL")
 
 # --- building ----------------------------------------------------------------------------
 packages() {
@@ -72,14 +77,14 @@ packages() {
 build_libfuzzer() {   # build_libfuzzer DIR [extra cmake args]
     local dir=$1; shift
     run cmake --preset fuzz -B "$dir" "$@" >/dev/null
-    run cmake --build "$dir" -j2 --target "$TARGET" "$TRACE_TOOL"
+    run cmake --build "$dir" -j2 --target "$TARGET" "${TOOLS[@]}"
 }
 
 # The AFL++ build: afl-clang-fast links fuzz_heap with AFL's persistent driver.
 # With "cmplog": the same target compiled with AFL_LLVM_CMPLOG=1, the binary an
 # instance is given with -c (it logs comparison operands for input-to-state).
 build_afl() {   # build_afl DIR [cmplog]
-    local dir=$1 cmplog=() targets=("$TARGET" "$TRACE_TOOL")
+    local dir=$1 cmplog=() targets=("$TARGET" "${TOOLS[@]}")
     if [ "${2:-}" = cmplog ]; then cmplog=(AFL_LLVM_CMPLOG=1); targets=("$TARGET"); fi
     run env AFL_QUIET=1 "${cmplog[@]}" cmake -S "$HEAPLAB_ROOT" -B "$dir" -DCMAKE_C_COMPILER=afl-clang-fast \
         -DCMAKE_BUILD_TYPE=Debug -DHEAPLAB_FUZZ=ON -DHL_CHECK_EVERY_OP=ON \
@@ -91,15 +96,15 @@ build_afl() {   # build_afl DIR [cmplog]
 # Each crash: its text trace saved beside it (.txt) with the replay's output
 # (.replay); the verdicts are printed grouped, one example each, the first
 # example's trace in full when it is short.
-report_crashes() {   # report_crashes HL_TRACE FILE...
-    local trace=$1; shift
+report_crashes() {   # report_crashes TOOL_DIR FILE...
+    local tools=$1; shift
     local n=0 f verdict list
     list=$(mktemp)
     for f in "$@"; do
         [ -f "$f" ] || continue
         n=$((n + 1))
-        "$trace" decode "$f" > "$f.txt" 2>&1 || true
-        "$trace" replay "$f" > "$f.replay" 2>&1 || true
+        "$tools/$TRACE_TOOL" decode "$f" > "$f.txt" 2>&1 || true
+        crash_replay "$TARGET_LANG" "$tools/$REPLAY_TOOL" "$f" "$f.replay"
         verdict=$(crash_verdict "$f.replay")
         printf '%s\t%s\n' "$verdict" "$f" >> "$list"
     done
@@ -130,7 +135,7 @@ summary_libfuzzer() {   # summary_libfuzzer LOG CORPUS CRASHDIR
     printf 'corpus:     %s inputs in %s (seeds: %s)\n' "$(find "$corpus" -type f | wc -l)" "$corpus" \
         "$(find "$SEEDS" -maxdepth 1 -type f | wc -l)"
     local files=(); mapfile -t files < <(crash_files libfuzzer "$WORK")
-    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "${files[@]}"
+    report_crashes "$BUILD/fuzz" "${files[@]}"
 }
 
 # --- engines ----------------------------------------------------------------------------------------
@@ -239,7 +244,7 @@ afl_summary() {   # afl_summary SYNC_DIR
     printf 'executions: %s\nexec/s:     %s (sum of the last averages)\ncoverage:   bitmap%s\n' "$execs" "$speed" "$cov"
     printf 'corpus:     %s queue entries in %s/*/queue\n' "$count" "$out"
     local files=(); mapfile -t files < <(crash_files afl "$WORK")
-    report_crashes "$BUILD/fuzz/$TRACE_TOOL" "${files[@]}"
+    report_crashes "$BUILD/fuzz" "${files[@]}"
 }
 
 # What ran, for ci/campaign_report.sh and ci/corpus_merge.sh (sourced by them).
@@ -247,6 +252,7 @@ write_campaign_env() {
     {
         printf 'CAMPAIGN_ENGINE=%q\nCAMPAIGN_TARGET=%q\nCAMPAIGN_TIME=%q\nCAMPAIGN_JOBS=%q\n' "$ENGINE" "$TARGET" "$TIME" "$JOBS"
         printf 'CAMPAIGN_BUILD=%q\nCAMPAIGN_TRACE_TOOL=%q\nCAMPAIGN_SEEDS=%q\n' "$BUILD" "$TRACE_TOOL" "$SEEDS"
+        printf 'CAMPAIGN_LANG=%q\nCAMPAIGN_REPLAY_TOOL=%q\nCAMPAIGN_DICT=%q\n' "$TARGET_LANG" "$REPLAY_TOOL" "$DICT"
         printf 'CAMPAIGN_STARTED=%q\nCAMPAIGN_HOST=%q\n' "$STARTED" "$(hostname)"
     } > "$WORK/campaign.env"
 }

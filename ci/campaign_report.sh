@@ -9,7 +9,9 @@
 #     from libFuzzer's status lines (DIR/libfuzzer.log), from the plot_data of every
 #     AFL++ instance (one line each), and links to afl-plot's pages (DIR/afl-plot/);
 #   - every crash: its trace (hl-trace decode), the replay's verdict (hl-trace replay)
-#     and its heap map (hl-trace svg), in crashes/;
+#     and its heap map (hl-trace svg), in crashes/; for a threaded target (fuzz_threads,
+#     fuzz_threads_<name>) the trace is fzt-trace's, the replay the target's standalone
+#     driver (crash_lib.sh crash_replay) and there is no heap map;
 #   - coverage of src/ and invariants/ (and a byoa target's allocator directory) by the
 #     campaign's corpus: a gcc --coverage build (cached in build/report-coverage, only
 #     the target's replay driver), the corpus replayed through it, gcovr --html-details
@@ -27,7 +29,7 @@ while [ $# -gt 1 ]; do
         *) break ;;
     esac
 done
-case "${1:-}" in ''|-h|--help) sed -n '2,19p' "$0"; exit 2 ;; esac
+case "${1:-}" in ''|-h|--help) sed -n '2,20p' "$0"; exit 2 ;; esac
 [ -d "$1" ] || { log "campaign_report: $1: no such directory"; exit 2; }
 DIR=$(cd "$1" && pwd)
 BUILD_ROOT=${HEAPLAB_BUILD_ROOT:-$HEAPLAB_ROOT/build}
@@ -47,8 +49,15 @@ else
     exit 2
 fi
 ENGINE=$CAMPAIGN_ENGINE TARGET=$CAMPAIGN_TARGET
+# The input language and its tools (crash_lib.sh); a campaign.env written before
+# CAMPAIGN_LANG existed is a fuzz_heap-language one.
+target_tools "$TARGET"
+LANG_=${CAMPAIGN_LANG:-$TARGET_LANG}
 TRACE=$CAMPAIGN_BUILD/fuzz/$CAMPAIGN_TRACE_TOOL
-[ -x "$TRACE" ] || { log "campaign_report: $TRACE is missing (build the campaign's target first)"; exit 2; }
+REPLAY=$CAMPAIGN_BUILD/fuzz/${CAMPAIGN_REPLAY_TOOL:-$REPLAY_TOOL}
+for tool in "$TRACE" "$REPLAY"; do
+    [ -x "$tool" ] || { log "campaign_report: $tool is missing (build the campaign's target first)"; exit 2; }
+done
 OUT=$DIR/report
 rm -rf "$OUT"
 mkdir -p "$OUT/plots" "$OUT/data" "$OUT/crashes"
@@ -167,10 +176,13 @@ crashes() {
         n=$((n + 1)); id=$(printf '%03d' "$n")
         cp "$f" "$OUT/crashes/$id"
         "$TRACE" decode "$f" > "$OUT/crashes/$id.txt" 2>&1 || true
-        timeout 120 "$TRACE" replay "$f" > "$OUT/crashes/$id.replay.txt" 2>&1 || true
+        crash_replay "$LANG_" "$REPLAY" "$f" "$OUT/crashes/$id.replay.txt"
         verdict=$(crash_verdict "$OUT/crashes/$id.replay.txt")
         svg=campaign
-        if ! timeout 120 "$TRACE" svg "$f" -o "$OUT/crashes/$id.svg" > /dev/null 2>&1 || ! [ -s "$OUT/crashes/$id.svg" ]; then
+        # a threaded input has no heap map (fzt-trace draws none: its heap is shared by threads)
+        if [ "$LANG_" = threads ]; then
+            svg=threads
+        elif ! timeout 120 "$TRACE" svg "$f" -o "$OUT/crashes/$id.svg" > /dev/null 2>&1 || ! [ -s "$OUT/crashes/$id.svg" ]; then
             svg=none
             if [ -x "$plain" ] && timeout 120 "$plain" svg "$f" -o "$OUT/crashes/$id.svg" > /dev/null 2>&1 \
                 && [ -s "$OUT/crashes/$id.svg" ]; then svg=plain; fi
@@ -193,10 +205,15 @@ corpus_files() {
     fi
 }
 
-# The allocator directory of a byoa target (fuzz_heap_NAME with examples/allocators/NAME).
+# The allocator directory of a byoa target (fuzz_heap_NAME or fuzz_threads_NAME with
+# examples/allocators/NAME, or NAME's part before its first _).
 extra_filter() {
     local name=${TARGET#fuzz_heap_}
-    if [ "$name" != "$TARGET" ] && [ -d "$HEAPLAB_ROOT/examples/allocators/$name" ]; then
+    name=${name#fuzz_threads_}
+    [ "$name" != "$TARGET" ] || return 0
+    # a variant (teach_fixed, teach_mt) lives in its allocator's directory (teach/)
+    [ -d "$HEAPLAB_ROOT/examples/allocators/$name" ] || name=${name%%_*}
+    if [ -d "$HEAPLAB_ROOT/examples/allocators/$name" ]; then
         printf '%s\n' "$HEAPLAB_ROOT/examples/allocators/$name/"
     fi
 }
@@ -331,7 +348,7 @@ page_crashes() {
         printf '<h3 id="crash-%s">#%s: %s</h3>\n' "$id" "$id" "$(esc "$verdict")"
         printf '<p>%s, found after %s; %s operations; cause: %s. <a href="crashes/%s">input</a>, <a href="crashes/%s.txt">trace</a>, <a href="crashes/%s.replay.txt">replay</a>' \
             "$(esc "$path") ($(esc "$inst"))" "$(seconds_text "$ms")" "$ops" "$(esc "$cause")" "$id" "$id" "$id"
-        [ "$svg" != none ] && printf ', <a href="crashes/%s.svg">heap map</a>' "$id"
+        case "$svg" in campaign|plain) printf ', <a href="crashes/%s.svg">heap map</a>' "$id" ;; esac
         printf '.</p>\n'
         case "$seen" in *$'\n'"$cause"$'\n'*) continue ;; esac
         seen="$seen"$'\n'"$cause"$'\n'
@@ -346,6 +363,7 @@ page_crashes() {
         case "$svg" in
             campaign) printf '<p><img src="crashes/%s.svg" alt="heap map of crash %s"></p>\n' "$id" "$id" ;;
             plain) printf '<p>Heap map from the build without sanitizers (the sanitizer stopped the replay before it could draw):</p>\n<p><img src="crashes/%s.svg" alt="heap map of crash %s"></p>\n' "$id" "$id" ;;
+            threads) printf '<p>No heap map: a threaded input has none (fzt-trace decodes it, but draws no SVG). The trace says which thread ran each operation; the replay is the target&#39;s standalone driver, up to %s runs (a free-running input races, so it may pass when replayed).</p>\n' "${CRASH_REPLAYS:-10}" ;;
             *) printf '<p>No heap map: hl-trace svg could not draw this input.</p>\n' ;;
         esac
     done < "$OUT/crashes/index.tsv"

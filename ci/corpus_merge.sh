@@ -14,10 +14,14 @@
 #       corpus/regressions/T/NAME with NAME.txt, whose first line says what it caught
 #   ci/corpus_merge.sh --regen
 #       re-encode corpus/T/ from corpus/T/traces/*.txt (after editing a trace)
+# T: fuzz_heap (the default), fuzz_heap_<name>, fuzz_threads or fuzz_threads_<name>; a
+# threaded target's inputs are written and read by fzt-trace instead of hl-trace, and a
+# regression's verdict comes from its standalone driver (crash_lib.sh crash_replay).
 #
 # Uses the builds ci/campaign.sh makes (HEAPLAB_BUILD_ROOT, default build/).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh"
 cd "$HEAPLAB_ROOT"
 
 ENGINE=libfuzzer TARGET=fuzz_heap MODE=merge TARGET_SET=0 CORPUS_OUT=""
@@ -30,7 +34,7 @@ while [ $# -gt 0 ]; do
         --corpus) CORPUS_OUT=$2; shift 2 ;;
         --regression) MODE=regression; shift ;;
         --regen) MODE=regen; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) args+=("$1"); shift ;;
     esac
 done
@@ -43,14 +47,16 @@ for d in "${args[@]}"; do
     fi
 done
 CORPUS=${CORPUS_OUT:-corpus/$TARGET} LF=$BUILD_ROOT/fuzz AFL=$BUILD_ROOT/fuzz-afl
-TRACE_TOOL=hl-trace
-case "$TARGET" in fuzz_heap_?*) TRACE_TOOL=hl-trace-${TARGET#fuzz_heap_} ;; esac
-TRACE=$LF/fuzz/$TRACE_TOOL
+# The target's trace and replay tools (crash_lib.sh): hl-trace[-<name>] for fuzz_heap's
+# language, fzt-trace and <target>_replay for the threaded targets.
+target_tools "$TARGET"
+TRACE=$LF/fuzz/$TRACE_TOOL REPLAY=$LF/fuzz/$REPLAY_TOOL
+TOOLS=("$TRACE_TOOL"); [ "$REPLAY_TOOL" = "$TRACE_TOOL" ] || TOOLS+=("$REPLAY_TOOL")
 
 build() {
     need_packages cmake make clang-14 libclang-rt-14-dev
     run cmake --preset fuzz -B "$LF" >/dev/null
-    run cmake --build "$LF" -j2 --target "$TARGET" "$TRACE_TOOL"
+    run cmake --build "$LF" -j2 --target "$TARGET" "${TOOLS[@]}"
 }
 
 # Writes input $1 into corpus dir $2 as the encoding of its trace, named by content.
@@ -133,7 +139,9 @@ regression() {   # regression CRASH NAME WHY
     { echo "# $why"; cat "$dir/$name.tmp"; } > "$dir/$name.txt"
     rm -f "$dir/$name.tmp"
     "$TRACE" encode "$dir/$name.txt" -o "$dir/$name"
-    "$TRACE" replay "$dir/$name" | grep -m1 verdict || true
+    crash_replay "$TARGET_LANG" "$REPLAY" "$dir/$name" "$min.replay"
+    crash_verdict "$min.replay"
+    rm -f "$min.replay"
     log "corpus_merge: kept $dir/$name and $dir/$name.txt (re-run cmake so ctest sees it)"
 }
 

@@ -8,8 +8,9 @@
 #   4. ci/fuzz_threads_smoke.sh (the threaded target) and FUZZ_CORRUPT_SECONDS (30) of
 #      ci/fuzz_corrupt.sh (the checker against corrupted heaps);
 #   5. ci/campaign_smoke.sh: a parallel AFL++ campaign (main + CMPLOG, 20 s) and a
-#      libFuzzer -fork=2 campaign (15 s, with the teaching allocator's planted bug), each
-#      with its HTML report checked (about 1 minute 10 s, builds included).
+#      libFuzzer -fork=2 campaign (15 s, with the teaching allocator's planted bug), and
+#      a threaded one (10 s on fuzz_threads_teach_mt), each with its HTML report checked
+#      (about 1 minute 30 s, builds included).
 # Environment: HEAPLAB_BUILD_ROOT (default build/) for the build directories.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

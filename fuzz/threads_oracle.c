@@ -132,11 +132,13 @@ void fzt_print_violation(fzt_sink *k, FILE *out)
 {
     pthread_mutex_lock(&k->mu);
     if (k->failed) {
+        /* then the verdict line in hl-trace replay's form, for ci/crash_lib.sh */
         if (k->op_text[0])
-            fprintf(out, "%s: op #%zu %s: rule %s: %s\n", k->target, k->op_index, k->op_text, k->rule,
-                    k->details);
+            fprintf(out, "%s: op #%zu %s: rule %s: %s\nverdict: op #%zu %s: rule %s\n", k->target, k->op_index,
+                    k->op_text, k->rule, k->details, k->op_index, k->op_text, k->rule);
         else
-            fprintf(out, "%s: rule %s: %s\n", k->target, k->rule, k->details);
+            fprintf(out, "%s: rule %s: %s\nverdict: during the input: rule %s\n", k->target, k->rule, k->details,
+                    k->rule);
         size_t n = strlen(k->report);
         if (n)
             fprintf(out, "%s%s", k->report, k->report[n - 1] == '\n' ? "" : "\n");

@@ -134,7 +134,8 @@ void fzt_sink_close(fzt_sink *k);
 bool fzt_failed(fzt_sink *k);
 void fzt_violation(fzt_sink *k, size_t op_index, const fz_op *op, const char *rule, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* "<target>: op #N tT <op>: rule <name>: <details>", then the report. */
+/* "<target>: op #N tT <op>: rule <name>: <details>", "verdict: op #N tT <op>: rule <name>", then
+ * the report ("<target>: rule ..." and "verdict: during the input: ..." for a free-running one). */
 void fzt_print_violation(fzt_sink *k, FILE *out);
 
 void fzt_model_init(fzt_model *m, uint64_t salt, size_t live_budget);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,13 +189,28 @@ static void refused(const char *why)
     _exit(2);   /* not exit(): the engine would take it for the input's crash */
 }
 
+/* A finding the runner itself sees (exit, hang, crash): the target's line, then
+ * the verdict line hl-trace's replay prints (`verdict: WHERE: rule R: details`),
+ * which ci/crash_lib.sh reads when this driver replays a threaded crash. */
+static void print_finding(const char *where, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void print_finding(const char *where, const char *rule, const char *fmt, ...)
+{
+    char details[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(details, sizeof details, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s: rule %s: %s\nverdict: %s: rule %s: %s\n", rs.t->name, where, rule, details, where, rule,
+            details);
+}
+
 static void print_exit_finding(const char *where, int status)
 {
     if (status >= 0)
-        fprintf(stderr, "%s: %s: rule exit: the allocator called exit(%d)\n", rs.t->name, where, status);
+        print_finding(where, "exit", "the allocator called exit(%d)", status);
     else
-        fprintf(stderr, "%s: %s: rule exit: the process exited during the input (status unknown)\n",
-                rs.t->name, where);
+        print_finding(where, "exit", "the process exited during the input (status unknown)");
 }
 
 /* --- in process ---------------------------------------------------------------------------------- */
@@ -321,21 +337,19 @@ static void report_child(const uint8_t *data, size_t size, int status)
     else
         describe(data, size, sh->where, sh->op_index, where, sizeof where);
     byoa_capture_print_tail(rs.capture, BYOA_TAIL, stderr);
-    const char *name = rs.t->name;
     if (sh->phase == PHASE_VIOLATION) {
         fprintf(stderr, "%s", sh->message);
     } else if (sh->phase == PHASE_EXIT) {
         print_exit_finding(where, sh->exit_status);
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-        fprintf(stderr, "%s: %s: rule hang: the input did not finish within %u s (an endless loop?)\n",
-                name, where, rs.timeout);
+        print_finding(where, "hang", "the input did not finish within %u s (an endless loop?)", rs.timeout);
     } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        fprintf(stderr, "%s: %s: rule crash: the allocator was killed by signal %d (%s)%s\n", name, where, sig,
-                strsignal(sig), sig == SIGABRT ? ": abort(), or a failed assert" : "");
+        print_finding(where, "crash", "the allocator was killed by signal %d (%s)%s", sig, strsignal(sig),
+                      sig == SIGABRT ? ": abort(), or a failed assert" : "");
     } else {
-        fprintf(stderr, "%s: %s: rule crash: the process ended with status %d without exit() "
-                "(a sanitizer's report above, or _exit())\n", name, where, WEXITSTATUS(status));
+        print_finding(where, "crash", "the process ended with status %d without exit() "
+                      "(a sanitizer's report above, or _exit())", WEXITSTATUS(status));
     }
     fflush(stderr);
 }
