@@ -1,0 +1,416 @@
+/*
+ * test_corruption.c - what the allocator itself does when the metadata it is
+ * about to use has been overwritten (by a user's overrun or a write after
+ * free): it reports HL_ERR_CORRUPTED_BLOCK (or names the pointer it cannot
+ * resolve), returns NULL or does nothing, and never follows the bad link.
+ *
+ * The checker's view of the same corruptions is test_invariants.c; here the
+ * question is what malloc, free and realloc do when they meet one.  Each case
+ * corrupts one thing through the private layout (hl_internal.h), makes one
+ * call, asserts the report (kind, pointer, heap, operation, message), that
+ * the caller's live blocks kept their contents, and, once the bytes are put
+ * back, that the heap passes the checker and the same call succeeds.  Checked
+ * builds add their every-op check's invariant report after the first one,
+ * which tu_assert_first_error allows.
+ *
+ * The fixture (a 64 KiB buffer, every policy):
+ *
+ *   [a used][x free][c used][d used][rest free]      a..d: 64-byte requests
+ */
+#include "test_util.h"  /* first: it includes what cmocka.h needs */
+#include <cmocka.h>     /* named here too: tests/CMakeLists.txt links cmocka to files that include it */
+
+enum { REQ = 64 };
+typedef struct corrupt_fixture {
+    hl_heap *h;
+    hl_config cfg;
+    unsigned char *a, *x, *c, *d;
+} corrupt_fixture;
+
+static int corrupt_setup(void **state)
+{
+    corrupt_fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    *state = f;
+    tu_errors_install();
+    f->cfg = tu_config(tu_current()->policy, tu_current()->source);
+    f->h = hl_heap_create(&f->cfg);
+    if (!f->h)
+        return -1;
+    unsigned char **slot[] = {&f->a, &f->x, &f->c, &f->d};
+    for (int i = 0; i < 4; i++) {
+        *slot[i] = hl_heap_malloc(f->h, REQ);
+        if (!*slot[i])
+            return -1;
+        tu_fill(*slot[i], REQ, (uint32_t)i + 1);
+    }
+    hl_heap_free(f->h, f->x);   /* f->x stays as the address of a free block */
+    return tu_errors()->count == 0 && hl_heap_check(f->h, NULL) == 0 ? 0 : -1;
+}
+
+static int corrupt_teardown(void **state)
+{
+    corrupt_fixture *f = *state;
+    if (f && f->h)
+        hl_heap_destroy(f->h);
+    free(f);
+    return 0;
+}
+
+static void assert_live_intact(const corrupt_fixture *f)
+{
+    tu_assert_intact(f->a, REQ, 1);
+    tu_assert_intact(f->c, REQ, 3);
+    tu_assert_intact(f->d, REQ, 4);
+}
+
+/* The first report carries this fragment of text too. */
+static void assert_first_says(const char *words)
+{
+    const char *msg = tu_errors()->e[0].message;
+    if (!strstr(msg, words))
+        print_error("report [%s] does not say \"%s\"\n", msg, words);
+    assert_non_null(strstr(msg, words));
+}
+
+/* --- a corrupted neighbour: free and realloc refuse to merge with it ------------------- */
+
+typedef enum neighbour_damage { BAD_CHECK_WORD, BAD_NEXT_LINK } neighbour_damage;
+typedef enum neighbour_call { FREE_BEFORE, FREE_AFTER, REALLOC_BEFORE } neighbour_call;
+
+typedef struct neighbour_case {
+    const char *name;
+    neighbour_damage damage;     /* what is overwritten in free block x */
+    neighbour_call call;         /* free(a) meets x as its next, free(c) as its previous */
+    const char *words;           /* what the report must say */
+} neighbour_case;
+
+static const neighbour_case neighbour_cases[] = {
+    {"free: next neighbour's check word", BAD_CHECK_WORD, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: next neighbour's links", BAD_NEXT_LINK, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: previous neighbour's links", BAD_NEXT_LINK, FREE_AFTER, "free(): corrupted previous neighbour of"},
+    {"realloc: next neighbour's links", BAD_NEXT_LINK, REALLOC_BEFORE, "realloc(): corrupted next neighbour of"},
+};
+
+/* Overwrites x as the case says; returns what to write back, at *where. */
+static size_t damage_x(const corrupt_fixture *f, neighbour_damage d, void **where)
+{
+    hl_block *x = hl_payload_block(f->x);
+    if (d == BAD_CHECK_WORD) {
+        *where = &x->check;
+        size_t saved = tu_read_word(&x->check);   /* check and slack, restored together */
+        tu_flip_check(f->x, 0x40);
+        return saved;
+    }
+    *where = &x->next_free;   /* the first payload bytes of a free block: a write after free */
+    size_t saved = tu_read_word(&x->next_free);
+    tu_write_word(&x->next_free, 0x1000);
+    return saved;
+}
+
+static void test_corrupted_neighbour(void **state)
+{
+    corrupt_fixture *f = *state;
+    for (size_t k = 0; k < sizeof neighbour_cases / sizeof neighbour_cases[0]; k++) {
+        const neighbour_case *nc = &neighbour_cases[k];
+        void *where;
+        size_t saved = damage_x(f, nc->damage, &where);
+        unsigned char *victim = nc->call == FREE_AFTER ? f->c : f->a;
+        hl_stats before = tu_stats(f->h);
+
+        tu_errors_clear();
+        tu_misuse_begin();
+        if (nc->call == REALLOC_BEFORE) {
+            errno = 0;
+            assert_null(hl_heap_realloc(f->h, victim, 100));   /* 100 needs x's bytes */
+            assert_int_equal(errno, EINVAL);
+        } else {
+            hl_heap_free(f->h, victim);
+        }
+        tu_misuse_end();
+        tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, victim, f->h,
+                              nc->call == REALLOC_BEFORE ? "realloc" : "free");
+        assert_first_says(nc->words);
+        hl_stats after = tu_stats(f->h);
+        assert_int_equal(after.blocks_in_use, before.blocks_in_use);   /* the victim is still live */
+        assert_int_equal(after.blocks_free, before.blocks_free);
+        assert_int_equal(after.merges, before.merges);
+        assert_live_intact(f);
+
+        tu_write_word(where, saved);
+        tu_assert_heap_ok(f->h);
+    }
+    /* with x sound again, both calls merge with it */
+    tu_errors_clear();
+    hl_stats before = tu_stats(f->h);
+    unsigned char *a = hl_heap_realloc(f->h, f->a, 100);
+    assert_ptr_equal(a, f->a);   /* grown in place into x */
+    tu_assert_intact(a, REQ, 1);
+    hl_heap_free(f->h, f->c);   /* merges with the tail realloc gave back */
+    assert_int_equal(tu_stats(f->h).merges, before.merges + 2);
+    tu_assert_no_errors();
+    tu_assert_heap_ok(f->h);
+}
+
+/* --- a corrupted free list seen by malloc ------------------------------------------------ */
+
+/* x heads the list a 64-byte request searches first in every policy: malloc
+ * meets its bad header before anything else, reports it and fails. */
+static void test_malloc_meets_corrupted_free_block(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_stats before = tu_stats(f->h);
+    tu_flip_check(f->x, 0x80);
+    tu_errors_clear();
+    errno = 0;
+    assert_null(hl_heap_malloc(f->h, REQ));
+    assert_int_equal(errno, ENOMEM);
+    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, f->x, f->h, "malloc");
+    assert_first_says("malloc(): corrupted free list at");
+    assert_int_equal(tu_stats(f->h).failures, before.failures + 1);
+    assert_live_intact(f);
+
+    tu_flip_check(f->x, 0x80);
+    tu_assert_heap_ok(f->h);
+    tu_errors_clear();
+    assert_ptr_equal(hl_heap_malloc(f->h, REQ), f->x);   /* the block it refused, sound again */
+    tu_assert_no_errors();
+}
+
+/* A free list that loops (first and best fit walk one list): a search that
+ * finds nothing ends after as many steps as there are free blocks. */
+static void test_malloc_on_a_looping_list_terminates(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_block *x = hl_payload_block(f->x);
+    size_t saved = tu_read_word(&x->next_free);
+    tu_write_word(&x->next_free, (size_t)(uintptr_t)x);   /* x -> x -> x ... */
+    tu_errors_clear();
+    errno = 0;
+    assert_null(hl_heap_malloc(f->h, 30000));   /* only the unreachable rest could hold it */
+    assert_int_equal(errno, ENOMEM);
+    if (hl_checked_build()) {
+        assert_true(tu_errors()->count >= 1);
+        assert_int_equal(tu_errors()->e[0].kind, HL_ERR_INVARIANT);
+        assert_int_equal(tu_errors()->e[0].report_id, HL_INV_LIST_LINKS);
+    }
+    assert_live_intact(f);
+    tu_write_word(&x->next_free, saved);
+    tu_assert_heap_ok(f->h);
+    tu_errors_clear();
+    void *p = hl_heap_malloc(f->h, 30000);
+    assert_non_null(p);
+    tu_assert_no_errors();
+}
+
+/* --- segregated fit: bitmaps that lie --------------------------------------------------- */
+
+static void test_bitmap_names_an_empty_list(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_heap *h = f->h;
+    unsigned fl, sl;
+    hl__tlsf_mapping(tu_block_size(80), &fl, &sl);   /* the class just above x's */
+    size_t i = (size_t)fl * HL_SL_COUNT + sl;
+    assert_null(h->lists[i]);
+    uint32_t saved = h->sl_bitmap[fl];
+    h->sl_bitmap[fl] |= 1u << sl;
+    tu_errors_clear();
+    errno = 0;
+    assert_null(hl_heap_malloc(h, 80));
+    assert_int_equal(errno, ENOMEM);
+    tu_error_log *log = tu_errors();
+    assert_true(log->count >= 1);
+    assert_int_equal(log->e[0].kind, HL_ERR_CORRUPTED_BLOCK);
+    assert_null(log->e[0].ptr);
+    assert_ptr_equal(log->e[0].heap, h);
+    assert_string_equal(log->e[0].operation, "malloc");
+    assert_first_says("segregated-fit bitmap says list");
+    assert_first_says("but it is empty");
+    if (hl_checked_build()) {
+        assert_int_equal(log->count, 2);
+        assert_int_equal(log->e[1].report_id, HL_INV_BITMAP);
+    }
+    h->sl_bitmap[fl] = saved;
+    tu_assert_heap_ok(h);
+}
+
+static void test_bitmap_names_an_empty_level(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_heap *h = f->h;
+    unsigned fl, sl;
+    hl__tlsf_mapping(tu_block_size(300) + 15, &fl, &sl);   /* where a 300-byte search starts */
+    assert_int_equal(h->sl_bitmap[fl], 0);
+    assert_int_equal(h->sl_bitmap[fl + 1], 0);
+    uint64_t saved = h->fl_bitmap;
+    h->fl_bitmap |= 1ull << (fl + 1);   /* a level with no list marked */
+    tu_errors_clear();
+    errno = 0;
+    assert_null(hl_heap_malloc(h, 300));
+    assert_int_equal(errno, ENOMEM);
+    tu_error_log *log = tu_errors();
+    assert_true(log->count >= 1);
+    assert_int_equal(log->e[0].kind, HL_ERR_CORRUPTED_BLOCK);
+    assert_string_equal(log->e[0].operation, "malloc");
+    char words[64];
+    snprintf(words, sizeof words, "bitmaps are corrupted (first level %u)", fl + 1);
+    assert_first_says(words);
+
+    /* the same lie at the top level: largest_free asks the highest level */
+    h->fl_bitmap = saved | 1ull << (HL_FL_COUNT - 1);
+    assert_int_equal(h->sl_bitmap[HL_FL_COUNT - 1], 0);
+    assert_int_equal(tu_stats(h).largest_free, 0);   /* not a wild read; the checker says why */
+    hl_check_report r;
+    assert_int_equal(hl_heap_check(h, &r), HL_INV_BITMAP);
+    h->fl_bitmap = saved;
+    tu_assert_heap_ok(h);
+    assert_true(tu_stats(h).largest_free > 30000);
+}
+
+/* --- the heap header's policy overwritten -------------------------------------------------- */
+
+static void test_unknown_policy_fails_cleanly(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_heap *h = f->h;
+    hl_policy saved = h->cfg.policy;
+    h->cfg.policy = (hl_policy)7;
+    tu_errors_clear();
+    errno = 0;
+    assert_null(hl_heap_malloc(h, 32));   /* no policy finds a block; a buffer cannot grow */
+    assert_int_equal(errno, ENOMEM);
+    if (hl_checked_build()) {
+        assert_int_equal(tu_errors()->count, 1);
+        assert_int_equal(tu_errors()->e[0].report_id, HL_INV_REGION);
+    }
+    hl_check_report r;
+    assert_int_equal(hl_heap_check(h, &r), HL_INV_REGION);
+    assert_non_null(strstr(r.message, "the heap header is bad"));
+    h->cfg.policy = saved;
+    tu_assert_heap_ok(h);
+    assert_live_intact(f);
+}
+
+/* --- pointers the allocator cannot resolve ---------------------------------------------------- */
+
+/* free() of the address of the region's first block header. */
+static void test_pointer_at_region_header(void **state)
+{
+    corrupt_fixture *f = *state;
+    unsigned char *p = f->a - HL_HEADER;
+    assert_ptr_equal(hl_payload_block(f->a), hl_region_first(f->h->regions));
+    hl_stats before = tu_stats(f->h);
+    tu_errors_clear();
+    tu_misuse_begin();
+    hl_heap_free(f->h, p);
+    tu_misuse_end();
+    tu_assert_one_error(HL_ERR_INVALID_POINTER, p, f->h, "free");
+    assert_first_says("points at a region header");
+    assert_int_equal(tu_stats(f->h).blocks_in_use, before.blocks_in_use);
+    assert_live_intact(f);
+    tu_assert_heap_ok(f->h);
+}
+
+/* An interior pointer whose region has a broken header before it: the
+ * diagnosis cannot walk as far as the pointer, and says so. */
+static void test_corrupted_before_pointer(void **state)
+{
+    corrupt_fixture *f = *state;
+    unsigned char *p = f->c + 16;
+    tu_flip_check(f->a, 0x10);
+    tu_errors_clear();
+    tu_misuse_begin();
+    hl_heap_free(f->h, p);
+    tu_misuse_end();
+    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, p, f->h, "free");
+    assert_first_says("the heap is corrupted before this block");
+    tu_flip_check(f->a, 0x10);
+    tu_assert_heap_ok(f->h);
+    assert_live_intact(f);
+}
+
+/* --- large blocks: their header and their list ---------------------------------------------- */
+
+static void test_corrupted_large_block(void **state)
+{
+    tu_fixture *f = *state;
+    unsigned char *p = hl_heap_malloc(f->h, 200 * 1024);
+    assert_non_null(p);
+    tu_fill(p, 100, 9);
+    hl_block *b = hl_payload_block(p);
+    size_t *footer = tu_footer_of(p);
+    void *const spots[] = {&b->check, footer};
+    for (size_t k = 0; k < 2; k++) {
+        size_t saved = tu_read_word(spots[k]);
+        tu_write_word(spots[k], saved ^ 0x1000);
+        tu_errors_clear();
+        tu_misuse_begin();
+        hl_heap_free(f->h, p);
+        tu_misuse_end();
+        tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, p, f->h, "free");
+        assert_first_says("the header of its mapping was overwritten");
+        assert_int_equal(tu_stats(f->h).large_blocks, 1);   /* not unmapped */
+        tu_write_word(spots[k], saved);
+        tu_assert_heap_ok(f->h);
+    }
+    tu_assert_intact(p, 100, 9);
+
+    /* a foreign pointer, with the large list unreadable: still "not ours" */
+    static _Alignas(16) unsigned char foreign[64];
+    hl_large *l = hl_block_large_header(b);
+    size_t magic = tu_read_word(&l->magic);
+    tu_write_word(&l->magic, magic ^ 1);
+    tu_errors_clear();
+    hl_heap_free(f->h, foreign);
+    tu_assert_first_error(HL_ERR_INVALID_POINTER, foreign, f->h, "free");
+    assert_first_says("not allocated by this heap");
+    tu_write_word(&l->magic, magic);
+    tu_assert_heap_ok(f->h);
+
+    tu_errors_clear();
+    hl_heap_free(f->h, p);
+    tu_assert_no_errors();
+    assert_int_equal(tu_stats(f->h).large_blocks, 0);
+}
+
+#define CORRUPT_TEST(fn) cmocka_unit_test_setup_teardown(fn, corrupt_setup, corrupt_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest every_policy[] = {
+        CORRUPT_TEST(test_corrupted_neighbour),
+        CORRUPT_TEST(test_malloc_meets_corrupted_free_block),
+        CORRUPT_TEST(test_unknown_policy_fails_cleanly),
+        CORRUPT_TEST(test_pointer_at_region_header),
+        CORRUPT_TEST(test_corrupted_before_pointer),
+    };
+    const struct CMUnitTest one_list[] = {
+        CORRUPT_TEST(test_malloc_on_a_looping_list_terminates),
+    };
+    const struct CMUnitTest segregated[] = {
+        CORRUPT_TEST(test_bitmap_names_an_empty_list),
+        CORRUPT_TEST(test_bitmap_names_an_empty_level),
+    };
+    const struct CMUnitTest mapped[] = {
+        cmocka_unit_test_setup_teardown(test_corrupted_large_block, tu_setup, tu_teardown),
+    };
+    char name[64];
+    int failed = 0;
+    for (int p = 0; p < TU_POLICY_COUNT; p++) {
+        *tu_current() = (tu_case){tu_policy(p), TU_BUF64K};
+        failed += cmocka_run_group_tests_name(tu_group_name("corruption", *tu_current(), name, sizeof name),
+                                              every_policy, NULL, NULL);
+        if (tu_policy(p) != HL_SEGREGATED_FIT)
+            failed += cmocka_run_group_tests_name(tu_group_name("corruption-list", *tu_current(), name, sizeof name),
+                                                  one_list, NULL, NULL);
+        *tu_current() = (tu_case){tu_policy(p), TU_MMAP};
+        failed += cmocka_run_group_tests_name(tu_group_name("corruption-large", *tu_current(), name, sizeof name),
+                                              mapped, NULL, NULL);
+    }
+    *tu_current() = (tu_case){HL_SEGREGATED_FIT, TU_BUF64K};
+    failed += cmocka_run_group_tests_name(tu_group_name("corruption-tlsf", *tu_current(), name, sizeof name),
+                                          segregated, NULL, NULL);
+    return failed != 0;
+}
