@@ -76,7 +76,14 @@ static void assert_first_says(const char *words)
 
 /* --- a corrupted neighbour: free and realloc refuse to merge with it ------------------- */
 
-typedef enum neighbour_damage { BAD_CHECK_WORD, BAD_NEXT_LINK } neighbour_damage;
+typedef enum neighbour_damage {
+    BAD_CHECK_WORD,    /* x's check word */
+    BAD_FOOTER,        /* x's footer: another size */
+    BAD_NEXT_LINK,     /* x->next_free outside the heap */
+    BAD_PREV_LINK,     /* x->prev_free outside the heap */
+    BAD_BACK_LINK,     /* x->next_free at a block that does not point back at x */
+    BAD_PREV_FORWARD,  /* x->prev_free at a block (x itself) that does not point on at x */
+} neighbour_damage;
 typedef enum neighbour_call { FREE_BEFORE, FREE_AFTER, REALLOC_BEFORE } neighbour_call;
 
 typedef struct neighbour_case {
@@ -88,7 +95,11 @@ typedef struct neighbour_case {
 
 static const neighbour_case neighbour_cases[] = {
     {"free: next neighbour's check word", BAD_CHECK_WORD, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: next neighbour's footer", BAD_FOOTER, FREE_BEFORE, "free(): corrupted next neighbour of"},
     {"free: next neighbour's links", BAD_NEXT_LINK, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: next neighbour's prev link", BAD_PREV_LINK, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: next neighbour's successor", BAD_BACK_LINK, FREE_BEFORE, "free(): corrupted next neighbour of"},
+    {"free: next neighbour's predecessor", BAD_PREV_FORWARD, FREE_BEFORE, "free(): corrupted next neighbour of"},
     {"free: previous neighbour's links", BAD_NEXT_LINK, FREE_AFTER, "free(): corrupted previous neighbour of"},
     {"realloc: next neighbour's links", BAD_NEXT_LINK, REALLOC_BEFORE, "realloc(): corrupted next neighbour of"},
 };
@@ -103,9 +114,21 @@ static size_t damage_x(const corrupt_fixture *f, neighbour_damage d, void **wher
         tu_flip_check(f->x, 0x40);
         return saved;
     }
-    *where = &x->next_free;   /* the first payload bytes of a free block: a write after free */
-    size_t saved = tu_read_word(&x->next_free);
-    tu_write_word(&x->next_free, 0x1000);
+    if (d == BAD_FOOTER) {
+        size_t *footer = tu_footer_of(f->x);
+        *where = footer;
+        size_t saved = tu_read_word(footer);
+        tu_write_word(footer, saved + 16);
+        return saved;
+    }
+    /* the links are the first payload bytes of a free block: a write after free */
+    bool prev = d == BAD_PREV_LINK || d == BAD_PREV_FORWARD;
+    *where = prev ? (void *)&x->prev_free : (void *)&x->next_free;
+    size_t saved = tu_read_word(*where);
+    size_t link = d == BAD_NEXT_LINK || d == BAD_PREV_LINK ? 0x1000
+                  : d == BAD_BACK_LINK ? (size_t)(uintptr_t)hl_payload_block(f->c)   /* c is used: its "prev_free" is c's data */
+                  : (size_t)(uintptr_t)x;                                            /* x->next_free is not x */
+    tu_write_word(*where, link);
     return saved;
 }
 
@@ -156,25 +179,45 @@ static void test_corrupted_neighbour(void **state)
 /* --- a corrupted free list seen by malloc ------------------------------------------------ */
 
 /* x heads the list a 64-byte request searches first in every policy: malloc
- * meets its bad header before anything else, reports it and fails. */
-static void test_malloc_meets_corrupted_free_block(void **state)
+ * meets what is there before anything else, reports it and fails. */
+typedef enum list_damage { HEAD_BAD_CHECK, HEAD_IS_USED, HEAD_MISALIGNED, HEAD_FOREIGN } list_damage;
+
+static void test_malloc_meets_corrupted_free_list(void **state)
 {
     corrupt_fixture *f = *state;
-    hl_stats before = tu_stats(f->h);
-    tu_flip_check(f->x, 0x80);
+    static _Alignas(16) unsigned char foreign[128];
+    hl_heap *h = f->h;
+    hl_block *x = hl_payload_block(f->x);
+    size_t i = hl__list_index(h, tu_block_size(REQ));
+    assert_ptr_equal(h->lists[i], x);
+    const struct { list_damage damage; hl_block *node; } cases[] = {
+        {HEAD_BAD_CHECK, x},
+        {HEAD_IS_USED, hl_payload_block(f->a)},
+        {HEAD_MISALIGNED, (hl_block *)((char *)x + 8)},
+        {HEAD_FOREIGN, (hl_block *)foreign},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        hl_stats before = tu_stats(h);
+        if (cases[k].damage == HEAD_BAD_CHECK)
+            tu_flip_check(f->x, 0x80);
+        else
+            h->lists[i] = cases[k].node;
+        tu_errors_clear();
+        errno = 0;
+        assert_null(hl_heap_malloc(h, REQ));
+        assert_int_equal(errno, ENOMEM);
+        tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, hl_block_payload(cases[k].node), h, "malloc");
+        assert_first_says("malloc(): corrupted free list at");
+        assert_int_equal(tu_stats(h).failures, before.failures + 1);
+        assert_live_intact(f);
+        if (cases[k].damage == HEAD_BAD_CHECK)
+            tu_flip_check(f->x, 0x80);
+        else
+            h->lists[i] = x;
+        tu_assert_heap_ok(h);
+    }
     tu_errors_clear();
-    errno = 0;
-    assert_null(hl_heap_malloc(f->h, REQ));
-    assert_int_equal(errno, ENOMEM);
-    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, f->x, f->h, "malloc");
-    assert_first_says("malloc(): corrupted free list at");
-    assert_int_equal(tu_stats(f->h).failures, before.failures + 1);
-    assert_live_intact(f);
-
-    tu_flip_check(f->x, 0x80);
-    tu_assert_heap_ok(f->h);
-    tu_errors_clear();
-    assert_ptr_equal(hl_heap_malloc(f->h, REQ), f->x);   /* the block it refused, sound again */
+    assert_ptr_equal(hl_heap_malloc(h, REQ), f->x);   /* the block it refused, sound again */
     tu_assert_no_errors();
 }
 
@@ -369,10 +412,24 @@ static void test_corrupted_large_block(void **state)
     tu_write_word(&l->magic, magic);
     tu_assert_heap_ok(f->h);
 
+    /* inside the mapping, but not its payload */
     tu_errors_clear();
-    hl_heap_free(f->h, p);
+    hl_heap_free(f->h, p + 4096);
+    tu_assert_one_error(HL_ERR_INVALID_POINTER, p + 4096, f->h, "free");
+    assert_first_says("points inside a large block, not at its start");
+
+    /* shrunk below the threshold, it moves into a region and its mapping goes */
+    tu_errors_clear();
+    unsigned char *q = hl_heap_realloc(f->h, p, 100);
+    assert_non_null(q);
+    assert_true(q != p);
+    tu_assert_intact(q, 100, 9);
+    hl_stats st = tu_stats(f->h);
+    assert_int_equal(st.large_blocks, 0);
+    assert_int_equal(st.regions, 1);
+    hl_heap_free(f->h, q);
     tu_assert_no_errors();
-    assert_int_equal(tu_stats(f->h).large_blocks, 0);
+    tu_assert_heap_ok(f->h);
 }
 
 #define CORRUPT_TEST(fn) cmocka_unit_test_setup_teardown(fn, corrupt_setup, corrupt_teardown)
@@ -381,7 +438,7 @@ int main(void)
 {
     const struct CMUnitTest every_policy[] = {
         CORRUPT_TEST(test_corrupted_neighbour),
-        CORRUPT_TEST(test_malloc_meets_corrupted_free_block),
+        CORRUPT_TEST(test_malloc_meets_corrupted_free_list),
         CORRUPT_TEST(test_unknown_policy_fails_cleanly),
         CORRUPT_TEST(test_pointer_at_region_header),
         CORRUPT_TEST(test_corrupted_before_pointer),

@@ -476,6 +476,18 @@ static void test_dump_and_walk_of_a_corrupted_heap(void **state)
     tu_flip_check(x, 0x4);
     tu_assert_heap_ok(h);
 
+    /* a list head outside every region: the dump names it and stops there */
+    static _Alignas(16) unsigned char foreign[64];
+    hl_block *head = h->lists[0];
+    h->lists[0] = (hl_block *)foreign;
+    tu_text_open(&t);
+    hl_heap_dump(h, t.f);
+    tu_line_with(tu_text_get(&t), "(corrupted: run hl_heap_check)", line, sizeof line);
+    assert_non_null(strstr(line, tu_addr(foreign, addr, sizeof addr)));
+    tu_text_close(&t);
+    h->lists[0] = head;
+    tu_assert_heap_ok(h);
+
     /* a region header whose seal no longer matches: the walk does not enter it */
     hl_region *r = h->regions;
     size_t seal = tu_read_word(&r->seal);

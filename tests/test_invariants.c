@@ -1029,6 +1029,10 @@ static void test_region_header_fields(void **state)
 {
     inv_fixture *f = *state;
     hl_region *reg = only_region(f->h);
+    poke_size(&reg->prologue, 0);                            /* the footer before the first block reads "free" */
+    hl_check_report r0 = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r0.message, "prologue 0"));
+    undo_all();
     poke_ptr(&reg->heap, (void *)(uintptr_t)0x12340);      /* claims another heap */
     hl_check_report r = expect(f->h, HL_INV_REGION, "region", NULL);
     assert_ptr_equal(r.region, reg);
