@@ -362,16 +362,50 @@ static void test_corrupted_before_pointer(void **state)
 {
     corrupt_fixture *f = *state;
     unsigned char *p = f->c + 16;
-    tu_flip_check(f->a, 0x10);
+    hl_block *a = hl_payload_block(f->a);
+    size_t saved[2] = {tu_read_word(&a->size_flags), tu_read_word(&a->check)};
+    /* a's header: a bad check word; or sealed, but too small; or sealed, but running past the region */
+    const size_t sizes[] = {0, 32 | HL_USED, ((size_t)1 << 30) | HL_USED};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        if (k == 0) {
+            tu_flip_check(f->a, 0x10);
+        } else {
+            uint32_t slack = 0;
+            uint32_t check = hl_check_word(a, sizes[k], slack, f->h->cookie);
+            tu_write_word(&a->size_flags, sizes[k]);
+            tu_poke(&a->check, &check, sizeof check);
+            tu_poke(&a->slack, &slack, sizeof slack);
+        }
+        tu_errors_clear();
+        tu_misuse_begin();
+        hl_heap_free(f->h, p);
+        tu_misuse_end();
+        tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, p, f->h, "free");
+        assert_first_says("the heap is corrupted before this block");
+        tu_write_word(&a->size_flags, saved[0]);
+        tu_write_word(&a->check, saved[1]);
+        tu_assert_heap_ok(f->h);
+    }
+    assert_live_intact(f);
+}
+
+/* A block freed, then passed to realloc and usable_size: a double free, named
+ * for the operation that met it. */
+static void test_stale_pointer_in_realloc_and_usable_size(void **state)
+{
+    corrupt_fixture *f = *state;
     tu_errors_clear();
     tu_misuse_begin();
-    hl_heap_free(f->h, p);
+    errno = 0;
+    assert_null(hl_heap_realloc(f->h, f->x, 10));
+    assert_int_equal(errno, EINVAL);
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, f->x, f->h, "realloc");
+    tu_errors_clear();
+    assert_int_equal(hl_heap_usable_size(f->h, f->x), 0);
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, f->x, f->h, "usable_size");
     tu_misuse_end();
-    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, p, f->h, "free");
-    assert_first_says("the heap is corrupted before this block");
-    tu_flip_check(f->a, 0x10);
-    tu_assert_heap_ok(f->h);
     assert_live_intact(f);
+    tu_assert_heap_ok(f->h);
 }
 
 /* --- large blocks: their header and their list ---------------------------------------------- */
@@ -442,6 +476,7 @@ int main(void)
         CORRUPT_TEST(test_unknown_policy_fails_cleanly),
         CORRUPT_TEST(test_pointer_at_region_header),
         CORRUPT_TEST(test_corrupted_before_pointer),
+        CORRUPT_TEST(test_stale_pointer_in_realloc_and_usable_size),
     };
     const struct CMUnitTest one_list[] = {
         CORRUPT_TEST(test_malloc_on_a_looping_list_terminates),

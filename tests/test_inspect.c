@@ -488,6 +488,20 @@ static void test_dump_and_walk_of_a_corrupted_heap(void **state)
     h->lists[0] = head;
     tu_assert_heap_ok(h);
 
+    /* a sealed header too small to be a block: the walk stops at it */
+    hl_block *ab = hl_payload_block(a);
+    size_t sf = tu_read_word(&ab->size_flags), ck = tu_read_word(&ab->check);
+    uint32_t check = hl_check_word(ab, 32 | HL_USED, 0, h->cookie), zero = 0;
+    tu_write_word(&ab->size_flags, 32 | HL_USED);
+    tu_poke(&ab->check, &check, sizeof check);
+    tu_poke(&ab->slack, &zero, sizeof zero);
+    int seen = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &seen), -1);
+    assert_int_equal(seen, 1);           /* the region only */
+    tu_write_word(&ab->size_flags, sf);
+    tu_write_word(&ab->check, ck);
+    tu_assert_heap_ok(h);
+
     /* a region header whose seal no longer matches: the walk does not enter it */
     hl_region *r = h->regions;
     size_t seal = tu_read_word(&r->seal);

@@ -345,6 +345,10 @@ static void test_list_back_link(void **state)
     undo_all();
     poke_ptr(&x->prev_free, x);
     expect(f->h, HL_INV_LIST_LINKS, "list-links", x);
+    undo_all();
+    poke_ptr(&x->prev_free, (void *)(uintptr_t)0x1000);   /* a back link into nowhere: x is blamed */
+    r = expect(f->h, HL_INV_LIST_LINKS, "list-links", x);
+    assert_int_equal(r.found, 0x1000);
     restore_and_pass(f->h);
 }
 
@@ -1038,10 +1042,29 @@ static void test_region_header_fields(void **state)
     assert_ptr_equal(r.region, reg);
     assert_non_null(strstr(r.message, "belongs to heap 0x12340"));
     undo_all();
-    poke_size(&reg->size, rd_size(&reg->size) + 8);          /* not a multiple of 16 */
+    const size_t bad_sizes[] = {
+        rd_size(&reg->size) + 8,       /* not a multiple of 16 */
+        16,                            /* no room for a block */
+        (size_t)1 << 41,               /* beyond any region */
+    };
+    for (size_t k = 0; k < sizeof bad_sizes / sizeof bad_sizes[0]; k++) {
+        poke_size(&reg->size, bad_sizes[k]);
+        r = expect(f->h, HL_INV_REGION, "region", NULL);
+        assert_int_equal(r.found, bad_sizes[k]);
+        assert_non_null(strstr(r.message, "is not a multiple of 16 between"));
+        undo_all();
+    }
+    poke_size(&reg->base_size, SIZE_MAX);                    /* base + base_size wraps */
     r = expect(f->h, HL_INV_REGION, "region", NULL);
-    assert_int_equal(r.found, rd_size(&reg->size));
-    assert_non_null(strstr(r.message, "is not a multiple of 16"));
+    assert_non_null(strstr(r.message, "run outside the"));
+    undo_all();
+    poke_size(&f->h->cfg.buffer_size, SIZE_MAX);             /* a buffer that wraps: the region is outside it */
+    r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "lies outside the heap's buffer"));
+    undo_all();
+    poke_u32((uint32_t *)&f->h->cfg.source, 9);              /* no such source */
+    r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "source 9"));
     restore_and_pass(f->h);
 }
 
@@ -1123,6 +1146,10 @@ static void test_large_header_fields(void **state)
     assert_non_null(strstr(r.message, "belongs to heap 0x12340"));
     undo_all();
     poke_ptr(&l->base, (char *)rd_ptr(&l->base) + 1024 * 1024);   /* the header before its mapping */
+    r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "do not fit its mapping"));
+    undo_all();
+    poke_size(&l->map_size, SIZE_MAX);                            /* base + map_size wraps */
     r = expect(f->h, HL_INV_LARGE, "large", b);
     assert_non_null(strstr(r.message, "do not fit its mapping"));
     undo_all();
