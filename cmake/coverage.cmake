@@ -15,8 +15,9 @@
 # them without HL_CHECKED: those copies are left out, because gcovr merges a
 # line's branches across compilations by their index, and branch 3 of a line
 # at -O2 is not branch 3 of that line at -O0, so the merged branch figure
-# would count branches of three different programs as one.  (Lines merge
-# soundly; those copies add no line the heaplab target does not reach.)
+# would count branches of three different programs as one.  (Of lines, those
+# copies add only declarations -O2 debug info marks as code, and fork's child
+# handler, which the preload tests' real programs reach.)
 #
 # Excluded from the figures (GCOVR_EXCL markers, each with its reason in the
 # source): only branches no input can take, e.g. a bound on a walk that an
