@@ -83,6 +83,8 @@ typedef enum neighbour_damage {
     BAD_PREV_LINK,     /* x->prev_free outside the heap */
     BAD_BACK_LINK,     /* x->next_free at a block that does not point back at x */
     BAD_PREV_FORWARD,  /* x->prev_free at a block (x itself) that does not point on at x */
+    FAR_FOOTER,        /* x's footer: a free block reaching back before the region */
+    SMALL_SIZE,        /* x's header sealed, but smaller than any block */
 } neighbour_damage;
 typedef enum neighbour_call { FREE_BEFORE, FREE_AFTER, REALLOC_BEFORE } neighbour_call;
 
@@ -101,8 +103,12 @@ static const neighbour_case neighbour_cases[] = {
     {"free: next neighbour's successor", BAD_BACK_LINK, FREE_BEFORE, "free(): corrupted next neighbour of"},
     {"free: next neighbour's predecessor", BAD_PREV_FORWARD, FREE_BEFORE, "free(): corrupted next neighbour of"},
     {"free: previous neighbour's links", BAD_NEXT_LINK, FREE_AFTER, "free(): corrupted previous neighbour of"},
+    {"free: previous neighbour reaching out of the region", FAR_FOOTER, FREE_AFTER, "free(): corrupted previous neighbour of"},
+    {"free: next neighbour too small", SMALL_SIZE, FREE_BEFORE, "free(): corrupted next neighbour of"},
     {"realloc: next neighbour's links", BAD_NEXT_LINK, REALLOC_BEFORE, "realloc(): corrupted next neighbour of"},
 };
+
+static size_t saved_check_word;   /* SMALL_SIZE rewrites two words */
 
 /* Overwrites x as the case says; returns what to write back, at *where. */
 static size_t damage_x(const corrupt_fixture *f, neighbour_damage d, void **where)
@@ -114,11 +120,20 @@ static size_t damage_x(const corrupt_fixture *f, neighbour_damage d, void **wher
         tu_flip_check(f->x, 0x40);
         return saved;
     }
-    if (d == BAD_FOOTER) {
+    if (d == BAD_FOOTER || d == FAR_FOOTER) {
         size_t *footer = tu_footer_of(f->x);
         *where = footer;
         size_t saved = tu_read_word(footer);
-        tu_write_word(footer, saved + 16);
+        tu_write_word(footer, d == BAD_FOOTER ? saved + 16 : (size_t)1 << 20);
+        return saved;
+    }
+    if (d == SMALL_SIZE) {   /* size_flags and check (with slack) are the first two words */
+        *where = &x->size_flags;
+        size_t saved = tu_read_word(&x->size_flags);
+        saved_check_word = tu_read_word(&x->check);   /* restored after the size, by the caller */
+        uint32_t check = hl_check_word(x, 32, 0, f->h->cookie);
+        tu_write_word(&x->size_flags, 32);
+        tu_poke(&x->check, &check, sizeof check);
         return saved;
     }
     /* the links are the first payload bytes of a free block: a write after free */
@@ -162,6 +177,8 @@ static void test_corrupted_neighbour(void **state)
         assert_live_intact(f);
 
         tu_write_word(where, saved);
+        if (nc->damage == SMALL_SIZE)
+            tu_write_word(&hl_payload_block(f->x)->check, saved_check_word);
         tu_assert_heap_ok(f->h);
     }
     /* with x sound again, both calls merge with it */
@@ -301,6 +318,15 @@ static void test_bitmap_names_an_empty_level(void **state)
     snprintf(words, sizeof words, "bitmaps are corrupted (first level %u)", fl + 1);
     assert_first_says(words);
 
+    /* a bit beyond the last first level, above the request's */
+    h->fl_bitmap = saved | 1ull << 40;
+    tu_errors_clear();
+    assert_null(hl_heap_malloc(h, 100000));
+    assert_true(tu_errors()->count >= 1);
+    assert_int_equal(tu_errors()->e[0].kind, HL_ERR_CORRUPTED_BLOCK);
+    assert_first_says("bitmaps are corrupted (first level 40)");
+    assert_int_equal(tu_stats(h).largest_free, 0);   /* the highest level is no level */
+
     /* the same lie at the top level: largest_free asks the highest level */
     h->fl_bitmap = saved | 1ull << (HL_FL_COUNT - 1);
     assert_int_equal(h->sl_bitmap[HL_FL_COUNT - 1], 0);
@@ -310,6 +336,38 @@ static void test_bitmap_names_an_empty_level(void **state)
     h->fl_bitmap = saved;
     tu_assert_heap_ok(h);
     assert_true(tu_stats(h).largest_free > 30000);
+}
+
+/* A request whose rounded-up class is empty but whose own class holds a block
+ * big enough (the rest of the buffer): segregated fit finds it there, and
+ * reports it there when its header is bad. */
+static void test_own_class_search(void **state)
+{
+    corrupt_fixture *f = *state;
+    hl_heap *h = f->h;
+    tu_walk *w = tu_walk_new(h);
+    const hl_walk_info *rest = &w->e[w->count - 1];
+    assert_int_equal(rest->kind, HL_WALK_BLOCK);
+    assert_false(rest->used);
+    unsigned char *payload = (unsigned char *)rest->payload;
+    size_t n = rest->usable - 16;
+    free(w);
+    unsigned own_fl, own_sl, up_fl, up_sl;
+    hl__tlsf_mapping(tu_block_size(n), &own_fl, &own_sl);
+    hl__tlsf_mapping(tu_block_size(n) + ((size_t)1 << (63 - __builtin_clzll(tu_block_size(n)) - HL_SL_LOG2)) - 1,
+                     &up_fl, &up_sl);
+    assert_true(up_fl * HL_SL_COUNT + up_sl > own_fl * HL_SL_COUNT + own_sl);   /* the search skips its own class */
+    tu_flip_check(payload, 0x2);
+    tu_errors_clear();
+    assert_null(hl_heap_malloc(h, n));
+    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, payload, h, "malloc");
+    assert_first_says("malloc(): corrupted free list at");
+    tu_flip_check(payload, 0x2);
+    tu_assert_heap_ok(h);
+    tu_errors_clear();
+    assert_ptr_equal(hl_heap_malloc(h, n), payload);
+    tu_assert_no_errors();
+    tu_assert_heap_ok(h);
 }
 
 /* --- the heap header's policy overwritten -------------------------------------------------- */
@@ -484,6 +542,7 @@ int main(void)
     const struct CMUnitTest segregated[] = {
         CORRUPT_TEST(test_bitmap_names_an_empty_list),
         CORRUPT_TEST(test_bitmap_names_an_empty_level),
+        CORRUPT_TEST(test_own_class_search),
     };
     const struct CMUnitTest mapped[] = {
         cmocka_unit_test_setup_teardown(test_corrupted_large_block, tu_setup, tu_teardown),

@@ -10,6 +10,8 @@
 #include "test_util.h"  /* first: it includes what cmocka.h needs */
 #include <cmocka.h>     /* named here too: tests/CMakeLists.txt links cmocka to files that include it */
 
+#include <inttypes.h>
+
 static _Alignas(16) unsigned char arena[64 * 1024];
 
 static hl_heap *first_fit_arena(void)
@@ -596,6 +598,38 @@ static void test_report_print_without_block_or_bytes(void **state)
     tu_text_close(&t);
     tu_write_word(&reg->magic, magic);
     tu_assert_heap_ok(h);
+
+    /* a report made by hand: a dump that ends mid-line, a block inside it */
+    hl_check_report made;
+    memset(&made, 0, sizeof made);
+    made.id = HL_INV_FOOTER;
+    snprintf(made.message, sizeof made.message, "made by hand");
+    for (int i = 0; i < 20; i++)
+        made.dump[i] = (unsigned char)('A' + i);
+    made.dump_addr = (const void *)(uintptr_t)0x10000;
+    made.dump_len = 20;
+    made.block = (const void *)(uintptr_t)0x10010;
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    const char *out = tu_text_get(&t);
+    char l2[256], second[32];
+    snprintf(second, sizeof second, "  %#014" PRIxPTR " ", (uintptr_t)0x10010);   /* as the dump writes addresses */
+    tu_line_with(out, second, l2, sizeof l2);
+    assert_non_null(strstr(l2, " 51 52 53 54 "));            /* the last four bytes, then padding */
+    assert_non_null(strstr(l2, "|QRST| <- block +0"));
+    assert_non_null(strstr(out, "20 bytes at"));
+    tu_text_close(&t);
+    made.dump_len = 1000;                                   /* more than dump[] holds: 8 lines of it */
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    snprintf(second, sizeof second, "\n  %#012" PRIxPTR, (uintptr_t)0x100);      /* the lines at 0x100x0 */
+    assert_int_equal(tu_count_substr(tu_text_get(&t), second), 8);
+    tu_text_close(&t);
+    made.dump_len = 0;                                      /* an address, but no bytes */
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    assert_non_null(strstr(tu_text_get(&t), "(no bytes known readable around it)"));
+    tu_text_close(&t);
 
     /* nothing to print, or nowhere to print it: nothing happens */
     tu_text_open(&t);
