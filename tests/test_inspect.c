@@ -478,6 +478,20 @@ static void test_dump_and_walk_of_a_corrupted_heap(void **state)
     tu_flip_check(x, 0x4);
     tu_assert_heap_ok(h);
 
+    /* a list that loops: the dump shows as many nodes as there are free blocks, and ends */
+    size_t link = tu_read_word(x);                 /* x->next_free: x's first payload bytes */
+    tu_write_word(x, (size_t)(uintptr_t)hl_payload_block(x));
+    size_t nfree = h->st.blocks_free;
+    tu_text_open(&t);
+    hl_heap_dump(h, t.f);
+    char node[48];
+    snprintf(node, sizeof node, " %p (96)", (void *)hl_payload_block(x));
+    tu_line_with(tu_text_get(&t), "  [0]:", line, sizeof line);
+    assert_int_equal(tu_count_substr(line, node), nfree + 1);
+    tu_text_close(&t);
+    tu_write_word(x, link);
+    tu_assert_heap_ok(h);
+
     /* a list head outside every region: the dump names it and stops there */
     static _Alignas(16) unsigned char foreign[64];
     hl_block *head = h->lists[0];
