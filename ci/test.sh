@@ -13,6 +13,9 @@
 #              check, the corpus replays and the MSan user-bug tests
 #   valgrind   debug build with memcheck client requests, every test under
 #              Valgrind memcheck
+#   coverage   gcc --coverage, checked: every test, then gcovr's report of src/
+#              and invariants/ (build/coverage/html), which fails below the
+#              floors the preset sets (docs/coverage.md)
 # Each workflow's ctest includes the example (label `example`) and the install
 # check (label `install`: install into a temporary prefix, build
 # examples/consumer with find_package and with pkg-config, run both).  Then, if
@@ -30,7 +33,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HEAPLAB_ROOT"
 
-presets=${HEAPLAB_CI_PRESETS:-"release checked asan tsan msan valgrind"}
+presets=${HEAPLAB_CI_PRESETS:-"release checked asan tsan msan valgrind coverage"}
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
 

@@ -140,10 +140,15 @@ static int walk_region(hl_checker *c, const hl_region *r) {
     const hl_block *b = hl_region_first(r), *prev = NULL;
     size_t steps = r->size / HL_MIN_BLOCK;
     while (b != epi) {
-        if (steps-- == 0)
-            return hl__check_fail(c, HL_INV_TILING, b, 0, r->size / HL_MIN_BLOCK,
+        /* The checker's rule: every loop has a bound fixed before it starts.
+         * This one cannot be hit: SIZE proves each block at least
+         * HL_MIN_BLOCK bytes and ending by the epilogue before the walk steps
+         * over it, so the walk reaches the epilogue in fewer steps.  Excluded
+         * from coverage for that reason (docs/coverage.md). */
+        if (steps-- == 0)   /* GCOVR_EXCL_BR_LINE */
+            return hl__check_fail(c, HL_INV_TILING, b, 0, r->size / HL_MIN_BLOCK,   /* GCOVR_EXCL_START */
                                   "the walk took more than %zu steps without reaching the epilogue",
-                                  r->size / HL_MIN_BLOCK);
+                                  r->size / HL_MIN_BLOCK);   /* GCOVR_EXCL_STOP */
         c->walked++;
         int id = check_block(c, b, prev, (uintptr_t)epi);
         if (id)

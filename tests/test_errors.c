@@ -464,6 +464,23 @@ static void test_default_handler_aborts_on_invalid_pointer(void **state)
     run_default_handler(1, "invalid pointer");
 }
 
+/* --- the kinds' names -------------------------------------------------------------------- */
+
+static void test_error_kind_names(void **state)
+{
+    (void)state;
+    static const struct { int kind; const char *name; } names[] = {
+        {HL_ERR_DOUBLE_FREE, "double-free"},
+        {HL_ERR_INVALID_POINTER, "invalid-pointer"},
+        {HL_ERR_CORRUPTED_BLOCK, "corrupted-block"},
+        {HL_ERR_INVARIANT, "invariant"},
+        {0, "unknown"},
+        {HL_ERR_INVARIANT + 1, "unknown"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_string_equal(hl_error_kind_name((hl_error_kind)names[i].kind), names[i].name);
+}
+
 #define ERR_TEST(fn) cmocka_unit_test_setup_teardown(fn, errors_setup, tu_teardown)
 
 int main(void)
@@ -487,6 +504,7 @@ int main(void)
     const struct CMUnitTest default_handler[] = {
         cmocka_unit_test(test_default_handler_aborts_on_double_free),
         cmocka_unit_test(test_default_handler_aborts_on_invalid_pointer),
+        cmocka_unit_test(test_error_kind_names),
     };
     const int sources[] = {TU_BUF64K, TU_MMAP, TU_SBRK};
     int failed = 0;

@@ -45,6 +45,7 @@
 
 #include "heaplab.h"
 #include "hl_internal.h"  /* HL_SEGMENT: where a large block's segment ends */
+#include "tu_gcov.h"      /* forked children keep their coverage counters */
 
 /* A deliberate double free is reported by heaplab and, under Valgrind, by
  * memcheck too (heaplab tells it, as glibc's would be): the tests that do it
@@ -624,7 +625,7 @@ static void test_fork_while_threads_allocate(void **state) {
     for (int f = 0; f < FORKS; f++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0) _exit(child_after_fork(b, NBUSY));
+        if (pid == 0) tu_child_exit(child_after_fork(b, NBUSY));
         atomic_store(&busy_paused, 1);
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -863,7 +864,7 @@ static void test_double_free_by_two_remote_frees(void **state) {
     (void)state;
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) _exit(child_remote_double_free());
+    if (pid == 0) tu_child_exit(child_remote_double_free());
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (WIFSIGNALED(status)) fail_msg("the owner's drain crashed (signal %d) on a block pushed twice", WTERMSIG(status));

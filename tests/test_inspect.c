@@ -10,6 +10,8 @@
 #include "test_util.h"  /* first: it includes what cmocka.h needs */
 #include <cmocka.h>     /* named here too: tests/CMakeLists.txt links cmocka to files that include it */
 
+#include <inttypes.h>
+
 static _Alignas(16) unsigned char arena[64 * 1024];
 
 static hl_heap *first_fit_arena(void)
@@ -340,6 +342,319 @@ static void test_trace_one_line_per_operation_split_and_merge(void **state)
     tu_assert_no_errors();
 }
 
+/* --- the trace names every event ------------------------------------------------------- */
+
+/* Since `mark`, the trace holds a line with `first` that also holds `also`
+ * (NULL: nothing more), written by this heap. */
+static void assert_traced(tu_text *t, size_t mark, const hl_heap *h, const char *first, const char *also)
+{
+    const char *text = tu_text_get(t) + mark;
+    char line[512], who[48];
+    tu_line_with(text, first, line, sizeof line);
+    snprintf(who, sizeof who, "heaplab[%p]: ", (const void *)h);
+    if (!strstr(line, first) || (also && !strstr(line, also)) || strncmp(line, who, strlen(who)) != 0)
+        print_error("no trace line of %s with \"%s\" and \"%s\" in:\n%s", who, first, also ? also : "", text);
+    assert_non_null(strstr(line, first));
+    if (also)
+        assert_non_null(strstr(line, also));
+    assert_int_equal(strncmp(line, who, strlen(who)), 0);
+}
+
+static size_t trace_end(tu_text *t) { return strlen(tu_text_get(t)); }
+
+static void test_trace_names_every_event(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    tu_text t;
+    tu_text_open(&t);
+    hl_set_trace(t.f);
+    hl_config cfg = tu_config(HL_FIRST_FIT, TU_MMAP);
+    hl_heap *h = hl_heap_create(&cfg);
+    assert_non_null(h);
+    assert_traced(&t, 0, h, "create policy 1 source 0", "threshold 131072");
+
+    size_t mark = trace_end(&t);
+    unsigned char *a = hl_heap_malloc(h, 1000);
+    assert_non_null(a);
+    assert_traced(&t, mark, h, "region ", "from the source");
+    mark = trace_end(&t);
+    assert_ptr_equal(hl_heap_realloc(h, a, 100), a);       /* shrinks in place, gives the tail back */
+    assert_traced(&t, mark, h, "+ tail", "split");
+    mark = trace_end(&t);
+    assert_ptr_equal(hl_heap_realloc(h, a, 600), a);       /* grows into that tail again */
+    assert_traced(&t, mark, h, "(realloc)", "merge");
+    mark = trace_end(&t);
+    void *al = hl_heap_aligned_alloc(h, 4096, 100);
+    assert_non_null(al);
+    assert_traced(&t, mark, h, "for alignment 4096", "gap");
+    mark = trace_end(&t);
+    void *big = hl_heap_malloc(h, 200 * 1024);
+    assert_non_null(big);
+    assert_traced(&t, mark, h, "large ", "mapping");
+    mark = trace_end(&t);
+    hl_heap_free(h, big);
+    assert_traced(&t, mark, h, "unmap ", "bytes)");
+
+    char addr[32];
+    tu_addr(a + 16, addr, sizeof addr);
+    mark = trace_end(&t);
+    hl_heap_free(h, a + 16);                               /* refused, and the report traced */
+    assert_int_equal(tu_errors()->count, 1);
+    assert_traced(&t, mark, h, "error invalid-pointer: free(): invalid pointer", addr);
+    assert_traced(&t, mark, h, " refused", addr);
+    mark = trace_end(&t);
+    hl_heap_reset(h);
+    assert_traced(&t, mark, h, "]: reset", NULL);
+    mark = trace_end(&t);
+    hl_heap_destroy(h);
+    assert_traced(&t, mark, h, "]: destroy", NULL);
+    hl_set_trace(NULL);
+    tu_text_close(&t);
+}
+
+static int never_stop(const hl_walk_info *info, void *ctx)
+{
+    (void)info;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* --- the dump: each policy and source by name; a corrupted heap -------------------------------- */
+
+static void test_dump_names_policy_and_source(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    static const char *const policy[TU_POLICY_COUNT] = {"segregated-fit", "first-fit", "best-fit"};
+    static const struct { int source; const char *name; } sources[] = {
+        {TU_BUF64K, "buffer"}, {TU_MMAP, "mmap"}, {TU_SBRK, "sbrk"},
+    };
+    for (int p = 0; p < TU_POLICY_COUNT; p++) {
+        for (size_t s = 0; s < sizeof sources / sizeof sources[0]; s++) {
+            hl_config cfg = tu_config(tu_policy(p), sources[s].source);
+            hl_heap *h = hl_heap_create(&cfg);
+            assert_non_null(h);
+            assert_non_null(hl_heap_malloc(h, 100));
+            tu_text t;
+            tu_text_open(&t);
+            hl_heap_dump(h, t.f);
+            char want[64], line[512];
+            snprintf(want, sizeof want, ": %s on %s;", policy[p], sources[s].name);
+            tu_line_with(tu_text_get(&t), "heaplab heap", line, sizeof line);
+            if (!strstr(line, want))
+                print_error("dump header [%s], want \"%s\"\n", line, want);
+            assert_non_null(strstr(line, want));
+            tu_text_close(&t);
+            hl_heap_destroy(h);
+        }
+    }
+    tu_assert_no_errors();
+}
+
+static void test_dump_and_walk_of_a_corrupted_heap(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    hl_heap *h = first_fit_arena();
+    unsigned char *a = hl_heap_malloc(h, 64), *x = hl_heap_malloc(h, 64), *c = hl_heap_malloc(h, 64);
+    assert_non_null(a && x && c);
+    hl_heap_free(h, x);                  /* heads the free list */
+    tu_flip_check(x, 0x4);
+    tu_walk *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    assert_int_equal(hl_heap_walk(h, tu_walk_cb, w), -1);
+    assert_int_equal(w->count, 2);       /* the region and a: the walk stops at x */
+    free(w);
+    tu_text t;
+    tu_text_open(&t);
+    hl_heap_dump(h, t.f);
+    const char *text = tu_text_get(&t);
+    char addr[32], line[512];
+    assert_non_null(strstr(text, "(walk stopped at a corrupted block: run hl_heap_check)"));
+    tu_line_with(text, "(corrupted: run hl_heap_check)", line, sizeof line);
+    assert_non_null(strstr(line, tu_addr(hl_payload_block(x), addr, sizeof addr)));
+    tu_text_close(&t);
+    tu_flip_check(x, 0x4);
+    tu_assert_heap_ok(h);
+
+    /* a list that loops: the dump shows as many nodes as there are free blocks, and ends */
+    size_t link = tu_read_word(x);                 /* x->next_free: x's first payload bytes */
+    tu_write_word(x, (size_t)(uintptr_t)hl_payload_block(x));
+    size_t nfree = h->st.blocks_free;
+    tu_text_open(&t);
+    hl_heap_dump(h, t.f);
+    char node[48];
+    snprintf(node, sizeof node, " %p (96)", (void *)hl_payload_block(x));
+    tu_line_with(tu_text_get(&t), "  [0]:", line, sizeof line);
+    assert_int_equal(tu_count_substr(line, node), nfree + 1);
+    tu_text_close(&t);
+    tu_write_word(x, link);
+    tu_assert_heap_ok(h);
+
+    /* a list head outside every region: the dump names it and stops there */
+    static _Alignas(16) unsigned char foreign[64];
+    hl_block *head = h->lists[0];
+    h->lists[0] = (hl_block *)foreign;
+    tu_text_open(&t);
+    hl_heap_dump(h, t.f);
+    tu_line_with(tu_text_get(&t), "(corrupted: run hl_heap_check)", line, sizeof line);
+    assert_non_null(strstr(line, tu_addr(foreign, addr, sizeof addr)));
+    tu_text_close(&t);
+    h->lists[0] = head;
+    tu_assert_heap_ok(h);
+
+    /* a sealed header too small to be a block: the walk stops at it */
+    hl_block *ab = hl_payload_block(a);
+    size_t sf = tu_read_word(&ab->size_flags), ck = tu_read_word(&ab->check);
+    uint32_t check = hl_check_word(ab, 32 | HL_USED, 0, h->cookie), zero = 0;
+    tu_write_word(&ab->size_flags, 32 | HL_USED);
+    tu_poke(&ab->check, &check, sizeof check);
+    tu_poke(&ab->slack, &zero, sizeof zero);
+    int seen = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &seen), -1);
+    assert_int_equal(seen, 1);           /* the region only */
+    tu_write_word(&ab->size_flags, sf);
+    tu_write_word(&ab->check, ck);
+    tu_assert_heap_ok(h);
+
+    /* a region header whose seal no longer matches: the walk does not enter it */
+    hl_region *r = h->regions;
+    size_t seal = tu_read_word(&r->seal);
+    tu_write_word(&r->seal, seal ^ 1);
+    int calls = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &calls), -1);
+    assert_int_equal(calls, 0);
+    tu_write_word(&r->seal, seal);
+    tu_assert_heap_ok(h);
+    hl_heap_destroy(h);
+    tu_assert_no_errors();
+}
+
+/* --- the walk stops where its callback says ------------------------------------------------ */
+
+typedef struct stop_at { int calls, stop; } stop_at;
+
+static int stop_at_call(const hl_walk_info *info, void *ctx)
+{
+    (void)info;
+    stop_at *s = ctx;
+    return ++s->calls == s->stop ? 7 : 0;
+}
+
+static void test_walk_stops_where_the_callback_says(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    hl_config cfg = tu_config(HL_SEGREGATED_FIT, TU_MMAP);
+    hl_heap *h = hl_heap_create(&cfg);
+    void *small = hl_heap_malloc(h, 100), *big = hl_heap_malloc(h, 200 * 1024);
+    assert_non_null(small && big);
+    int total = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &total), 0);
+    assert_int_equal(total, 4);          /* the region, its two blocks, the large mapping */
+    for (int stop = 1; stop <= total; stop++) {
+        stop_at s = {0, stop};
+        assert_int_equal(hl_heap_walk(h, stop_at_call, &s), 7);
+        assert_int_equal(s.calls, stop);
+    }
+    /* a large mapping whose block header was overwritten ends the walk there */
+    tu_flip_check(big, 0x100);
+    int calls = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &calls), -1);
+    assert_int_equal(calls, 3);
+    tu_flip_check(big, 0x100);
+    hl_large *l = hl_block_large_header(hl_payload_block(big));
+    size_t seal = tu_read_word(&l->seal);
+    tu_write_word(&l->seal, seal ^ 1);
+    calls = 0;
+    assert_int_equal(hl_heap_walk(h, never_stop, &calls), -1);
+    assert_int_equal(calls, 3);
+    tu_write_word(&l->seal, seal);
+    tu_assert_heap_ok(h);
+    hl_heap_destroy(h);
+    tu_assert_no_errors();
+}
+
+/* --- the checker's report as text: what it prints when there is no block or no bytes ---------- */
+
+static void test_report_print_without_block_or_bytes(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    hl_check_report r;
+    assert_int_equal(hl_heap_check(NULL, &r), HL_INV_REGION);
+    tu_text t;
+    tu_text_open(&t);
+    hl_check_report_print(&r, t.f);
+    const char *text = tu_text_get(&t);
+    assert_non_null(strstr(text, "heap check: invariant 12 (region) violated"));
+    assert_non_null(strstr(text, "the heap pointer is NULL"));
+    assert_non_null(strstr(text, "(no bytes known readable around it)"));
+    assert_null(strstr(text, "  block "));
+    assert_null(strstr(text, "  in "));
+    tu_text_close(&t);
+
+    /* a region header gone bad: the report names the region, not a block */
+    hl_heap *h = first_fit_arena();
+    hl_region *reg = h->regions;
+    size_t magic = tu_read_word(&reg->magic);
+    tu_write_word(&reg->magic, magic ^ 0x100);
+    assert_int_equal(hl_heap_check(h, &r), HL_INV_REGION);
+    assert_null(r.block);
+    assert_ptr_equal(r.region, reg);
+    tu_text_open(&t);
+    hl_check_report_print(&r, t.f);
+    char want[48];
+    snprintf(want, sizeof want, "  in        %p\n", (void *)reg);
+    assert_non_null(strstr(tu_text_get(&t), want));
+    assert_non_null(strstr(tu_text_get(&t), "bad magic"));
+    tu_text_close(&t);
+    tu_write_word(&reg->magic, magic);
+    tu_assert_heap_ok(h);
+
+    /* a report made by hand: a dump that ends mid-line, a block inside it */
+    hl_check_report made;
+    memset(&made, 0, sizeof made);
+    made.id = HL_INV_FOOTER;
+    snprintf(made.message, sizeof made.message, "made by hand");
+    for (int i = 0; i < 20; i++)
+        made.dump[i] = (unsigned char)('A' + i);
+    made.dump_addr = (const void *)(uintptr_t)0x10000;
+    made.dump_len = 20;
+    made.block = (const void *)(uintptr_t)0x10010;
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    const char *out = tu_text_get(&t);
+    char l2[256], second[32];
+    snprintf(second, sizeof second, "  %#014" PRIxPTR " ", (uintptr_t)0x10010);   /* as the dump writes addresses */
+    tu_line_with(out, second, l2, sizeof l2);
+    assert_non_null(strstr(l2, " 51 52 53 54 "));            /* the last four bytes, then padding */
+    assert_non_null(strstr(l2, "|QRST| <- block +0"));
+    assert_non_null(strstr(out, "20 bytes at"));
+    tu_text_close(&t);
+    made.dump_len = 1000;                                   /* more than dump[] holds: 8 lines of it */
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    snprintf(second, sizeof second, "\n  %#012" PRIxPTR, (uintptr_t)0x100);      /* the lines at 0x100x0 */
+    assert_int_equal(tu_count_substr(tu_text_get(&t), second), 8);
+    tu_text_close(&t);
+    made.dump_len = 0;                                      /* an address, but no bytes */
+    tu_text_open(&t);
+    hl_check_report_print(&made, t.f);
+    assert_non_null(strstr(tu_text_get(&t), "(no bytes known readable around it)"));
+    tu_text_close(&t);
+
+    /* nothing to print, or nowhere to print it: nothing happens */
+    tu_text_open(&t);
+    hl_check_report_print(NULL, t.f);
+    assert_string_equal(tu_text_get(&t), "");
+    hl_check_report_print(&r, NULL);
+    tu_text_close(&t);
+    hl_heap_destroy(h);
+    tu_assert_no_errors();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +662,11 @@ int main(void)
         cmocka_unit_test(test_dump_shows_every_block_and_free_list),
         cmocka_unit_test(test_walk_tiles_every_region),
         cmocka_unit_test(test_trace_one_line_per_operation_split_and_merge),
+        cmocka_unit_test(test_trace_names_every_event),
+        cmocka_unit_test(test_dump_names_policy_and_source),
+        cmocka_unit_test(test_dump_and_walk_of_a_corrupted_heap),
+        cmocka_unit_test(test_walk_stops_where_the_callback_says),
+        cmocka_unit_test(test_report_print_without_block_or_bytes),
     };
     return cmocka_run_group_tests_name("inspect", tests, NULL, NULL) != 0;
 }

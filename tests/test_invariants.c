@@ -345,6 +345,10 @@ static void test_list_back_link(void **state)
     undo_all();
     poke_ptr(&x->prev_free, x);
     expect(f->h, HL_INV_LIST_LINKS, "list-links", x);
+    undo_all();
+    poke_ptr(&x->prev_free, (void *)(uintptr_t)0x1000);   /* a back link into nowhere: x is blamed */
+    r = expect(f->h, HL_INV_LIST_LINKS, "list-links", x);
+    assert_int_equal(r.found, 0x1000);
     restore_and_pass(f->h);
 }
 
@@ -1000,6 +1004,170 @@ static void test_null_report(void **state)
     restore_and_pass(f->h);
 }
 
+/* --- more ways to break each structure -------------------------------------------------------------- */
+
+static void test_size_slack_exceeds_usable(void **state)
+{
+    inv_fixture *f = *state;
+    hl_block *b = blk(f->a[2]);
+    forge(f->h, b, sflags(b), (uint32_t)busable(b) + 16, 1);
+    hl_check_report r = expect(f->h, HL_INV_SIZE, "size", b);
+    assert_int_equal(r.expected, busable(b));
+    assert_non_null(strstr(r.message, "exceeds the"));
+    restore_and_pass(f->h);
+}
+
+/* The epilogue's slack is bound into its check word as 0: any other slack,
+ * even with the check word left as it was, breaks the tiling. */
+static void test_epilogue_slack(void **state)
+{
+    inv_fixture *f = *state;
+    hl_block *epi = epilogue(only_region(f->h));
+    poke_u32(&epi->slack, 1);
+    hl_check_report r = expect(f->h, HL_INV_TILING, "tiling", epi);
+    assert_non_null(strstr(r.message, "(slack 1)"));
+    restore_and_pass(f->h);
+}
+
+static void test_region_header_fields(void **state)
+{
+    inv_fixture *f = *state;
+    hl_region *reg = only_region(f->h);
+    poke_size(&reg->prologue, 0);                            /* the footer before the first block reads "free" */
+    hl_check_report r0 = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r0.message, "prologue 0"));
+    undo_all();
+    poke_ptr(&reg->heap, (void *)(uintptr_t)0x12340);      /* claims another heap */
+    hl_check_report r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_ptr_equal(r.region, reg);
+    assert_non_null(strstr(r.message, "belongs to heap 0x12340"));
+    undo_all();
+    const size_t bad_sizes[] = {
+        rd_size(&reg->size) + 8,       /* not a multiple of 16 */
+        16,                            /* no room for a block */
+        (size_t)1 << 41,               /* beyond any region */
+    };
+    for (size_t k = 0; k < sizeof bad_sizes / sizeof bad_sizes[0]; k++) {
+        poke_size(&reg->size, bad_sizes[k]);
+        r = expect(f->h, HL_INV_REGION, "region", NULL);
+        assert_int_equal(r.found, bad_sizes[k]);
+        assert_non_null(strstr(r.message, "is not a multiple of 16 between"));
+        undo_all();
+    }
+    poke_size(&reg->base_size, SIZE_MAX);                    /* base + base_size wraps */
+    r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "run outside the"));
+    undo_all();
+    poke_size(&f->h->cfg.buffer_size, SIZE_MAX);             /* a buffer that wraps: the region is outside it */
+    r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "lies outside the heap's buffer"));
+    undo_all();
+    poke_u32((uint32_t *)&f->h->cfg.source, 9);              /* no such source */
+    r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "source 9"));
+    restore_and_pass(f->h);
+}
+
+/* Fields of the heap header the checker bounds before it trusts them. */
+static void test_heap_header_fields(void **state)
+{
+    inv_fixture *f = *state;
+    hl_heap *h = f->h;
+    poke_size(&h->heap_bytes, 16);
+    hl_check_report r = expect(h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "16 bytes for a"));
+    undo_all();
+    poke_size(&h->seg_align, 4096);
+    r = expect(h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "segment 4096"));
+    undo_all();
+    poke_u32(&h->canary_skip, 100);
+    r = expect(h, HL_INV_REGION, "region", NULL);
+    assert_non_null(strstr(r.message, "canary skip 100"));
+    undo_all();
+    /* a pointer that cannot be a heap at all */
+    const hl_heap *odd = (const hl_heap *)((const char *)h + 4);
+    memset(&r, 0x5A, sizeof r);
+    assert_int_equal(hl_heap_check(odd, &r), HL_INV_REGION);
+    assert_non_null(strstr(r.message, "is misaligned"));
+    restore_and_pass(h);
+}
+
+/* A stale header inside a used block's payload, linked at the head of its
+ * list: every link checks out, and no fill is disturbed (so checked builds
+ * see it too); only the count of listed blocks against the walk's free ones
+ * shows it, and the search names it. */
+static void test_membership_stale_header_in_used_block(void **state)
+{
+    inv_fixture *f = *state;
+    hl_heap *h = f->h;
+    unsigned char *p = hl_heap_malloc(h, 400);
+    assert_non_null(p);
+    hl_block *ghost = (hl_block *)(p + 64);
+    forge(h, ghost, 96, 0, 1);
+    size_t i = list_of(h, ghost);
+    hl_block *head = h->lists[i];
+    poke_ptr(&ghost->next_free, head);
+    poke_ptr(&ghost->prev_free, NULL);
+    if (head)
+        poke_ptr(&head->prev_free, ghost);
+    poke_ptr(&h->lists[i], ghost);
+    if (h->nlists > 1)
+        poke_u32(&h->sl_bitmap[i / HL_SL_COUNT], h->sl_bitmap[i / HL_SL_COUNT] | 1u << (i % HL_SL_COUNT));
+    hl_check_report r = expect(h, HL_INV_LIST_MEMBERSHIP, "list-membership", ghost);
+    assert_non_null(strstr(r.message, "no block of its region (a stale header)"));
+    assert_int_equal(r.expected, 0);
+    assert_int_equal(r.found, 1);
+    restore_and_pass(h);
+    hl_heap_free(h, p);
+}
+
+static void test_region_runs_into_unmapped_memory(void **state)
+{
+    inv_fixture *f = *state;
+    hl_region *first = f->h->regions;
+    size_t huge = (size_t)1 << 36;   /* 64 GiB from a 64 KiB mapping: some of it is unmapped */
+    poke_size(&first->size, huge);
+    poke_size(&first->base_size, huge);
+    reseal_region(f->h, first);
+    hl_check_report r = expect(f->h, HL_INV_REGION, "region", NULL);
+    assert_ptr_equal(r.region, first);
+    assert_non_null(strstr(r.message, "run into unmapped memory"));
+    restore_and_pass(f->h);
+}
+
+static void test_large_header_fields(void **state)
+{
+    inv_fixture *f = *state;
+    hl_block *b = blk(f->a[3]);
+    hl_large *l = hl_block_large_header(b);
+    poke_ptr(&l->heap, (void *)(uintptr_t)0x12340);
+    hl_check_report r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "belongs to heap 0x12340"));
+    undo_all();
+    poke_ptr(&l->base, (char *)rd_ptr(&l->base) + 1024 * 1024);   /* the header before its mapping */
+    r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "do not fit its mapping"));
+    undo_all();
+    poke_size(&l->map_size, SIZE_MAX);                            /* base + map_size wraps */
+    r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "do not fit its mapping"));
+    undo_all();
+    poke_size(&l->map_size, (size_t)1 << 36);                     /* sealed, but not mapped */
+    reseal_large(f->h, l);
+    r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "are not all mapped"));
+    undo_all();
+    forge(f->h, b, sflags(b), (uint32_t)busable(b) + 16, 1);      /* more slack than bytes */
+    r = expect(f->h, HL_INV_LARGE, "large", b);
+    assert_non_null(strstr(r.message, "slack"));
+    undo_all();
+    poke_ptr(&f->h->large, (char *)f->h->large + 8);              /* a head that is no header */
+    r = expect(f->h, HL_INV_LARGE, "large", NULL);
+    assert_non_null(strstr(r.message, "is misaligned"));
+    restore_and_pass(f->h);
+}
+
 #define INV_TEST(fn) cmocka_unit_test_setup_teardown(fn, inv_setup, inv_teardown)
 #define MMAP_TEST(fn) cmocka_unit_test_setup_teardown(fn, mmap_setup, inv_teardown)
 
@@ -1043,6 +1211,11 @@ int main(void)
         INV_TEST(test_report_print),
         INV_TEST(test_every_op_check),
         INV_TEST(test_null_report),
+        INV_TEST(test_size_slack_exceeds_usable),
+        INV_TEST(test_epilogue_slack),
+        INV_TEST(test_region_header_fields),
+        INV_TEST(test_heap_header_fields),
+        INV_TEST(test_membership_stale_header_in_used_block),
     };
     /* segregated fit only: bitmaps and size classes */
     const struct CMUnitTest segregated[] = {
@@ -1060,6 +1233,8 @@ int main(void)
         MMAP_TEST(test_large_links),
         MMAP_TEST(test_large_block),
         MMAP_TEST(test_large_stats),
+        MMAP_TEST(test_region_runs_into_unmapped_memory),
+        MMAP_TEST(test_large_header_fields),
     };
     const struct CMUnitTest workload[] = {
         cmocka_unit_test_setup_teardown(test_clean_workload, tu_setup, tu_teardown),

@@ -194,6 +194,32 @@ static void test_sbrk_pool(void **state)
     tu_assert_no_errors();
 }
 
+/* A region that cannot go back to the system (a later sbrk lies above it)
+ * waits in the process's pool, and the next sbrk heap that needs a region of
+ * that size gets it instead of moving the break again. */
+static void test_sbrk_pool_reuses_a_stranded_region(void **state)
+{
+    (void)state;
+    tu_errors_install();
+    hl_heap *a = source_heap(HL_SOURCE_SBRK, HL_FIRST_FIT, 32 * 1024);
+    hl_heap *b = source_heap(HL_SOURCE_SBRK, HL_FIRST_FIT, 32 * 1024);
+    unsigned char *pa = hl_heap_malloc(a, 100);
+    unsigned char *pb = hl_heap_malloc(b, 100);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    assert_true(pb > pa);                    /* b's region lies above a's */
+    hl_heap_destroy(a);                      /* a's region is not the top of the break */
+    const char *brk_before = sbrk(0);
+    hl_heap *c = source_heap(HL_SOURCE_SBRK, HL_FIRST_FIT, 32 * 1024);
+    unsigned char *pc = hl_heap_malloc(c, 100);
+    assert_ptr_equal(pc, pa);                /* the same region, the same first block */
+    assert_ptr_equal(sbrk(0), brk_before);   /* and the break did not move for it */
+    tu_assert_heap_ok(c);
+    hl_heap_destroy(c);
+    hl_heap_destroy(b);
+    tu_assert_no_errors();
+}
+
 /* Every block's footer repeats its header's size and flags. */
 static void assert_boundary_tags(const hl_heap *h)
 {
@@ -538,6 +564,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_64k_heap_in_byte_array_with_first_fit),
         cmocka_unit_test(test_mmap_page_heap_with_magic_checked_on_free),
+        cmocka_unit_test(test_sbrk_pool_reuses_a_stranded_region),   /* first: while the pool is empty */
         cmocka_unit_test(test_sbrk_pool),
         cmocka_unit_test(test_header_and_footer_boundary_tags_with_best_fit),
         cmocka_unit_test(test_split_and_coalesce_forward_and_backward),

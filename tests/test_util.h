@@ -40,6 +40,7 @@
 
 #include "heaplab.h"
 #include "hl_internal.h"  /* block layout: the corruption tests write into headers */
+#include "tu_gcov.h"      /* forked children keep their coverage counters */
 
 /* --- deliberate misuse under Valgrind and ASan -------------------------------------- */
 
@@ -667,10 +668,10 @@ static inline void tu_run_child(void (*fn)(void *), void *arg, tu_child *c)
         close(fds[0]);
         dup2(fds[1], STDERR_FILENO);
         close(fds[1]);
-        signal(SIGABRT, SIG_DFL);
+        tu_child_begin();   /* SIGABRT as a user's would get it */
         fn(arg);
         fflush(stderr);
-        _exit(0);
+        tu_child_exit(0);
     }
     close(fds[1]);
     tu_read_all(fds[0], c);
