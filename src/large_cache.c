@@ -142,20 +142,25 @@ static hl_large *largest(const hl_heap *h) {
 }
 
 /* Takes l for a request of `need` bytes, whole when that wastes at most 1/8
- * of it; else split, the tail staying cached.  A global heap splits only at
- * a segment boundary (the registry knows whole segments); NULL if that split
- * would still waste more than 1/8. */
+ * of it.  Otherwise the rest goes: split off and cached when it can stand
+ * alone (a global heap splits only at a segment boundary: the registry knows
+ * whole segments), else unmapped. */
 static char *take_fit(hl_heap *h, hl_large *l, size_t need, size_t *got) {
     char *base = l->base;
     size_t size = l->map_size, waste = size - need;
+    cache_remove(h, l);
     if (waste > size / 8 || waste > MAX_WASTE) {
         size_t cut = hl__round_up(need, split_granule(h));
-        if (cut >= size || size - cut < sizeof(hl_large) + HL_MIN_BLOCK || cut - need > cut / 8) return NULL;
-        cache_remove(h, l);
-        cache_insert(h, base + cut, size - cut);
-        size = cut;
-    } else {
-        cache_remove(h, l);
+        if (cut < size && size - cut >= sizeof(hl_large) + HL_MIN_BLOCK && cut - need <= cut / 8) {
+            cache_insert(h, base + cut, size - cut);
+            size = cut;
+        } else {
+            char *end = base + size, *seg = h->seg_align ? (char *)hl__round_up((uintptr_t)(base + need), h->seg_align) : end;
+            if (seg < end) hl__registry_remove(seg, (size_t)(end - seg));
+            hl_track_release(base + need, size - need);
+            hl__unmap(base + need, size - need);
+            size = need;
+        }
     }
     *got = size;
     HL_TRACE(h, "cache: reuse %p (%zu bytes) for %zu", (void *)base, size, need);
