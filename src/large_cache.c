@@ -9,9 +9,9 @@
  * instead, newest first, and the next large request takes from it:
  *   - the smallest cached mapping that holds the request, whole when it
  *     wastes at most 1/8 of its size, else split, the tail staying cached;
- *   - failing that, the largest cached mapping is moved with mremap into the
- *     start of a fresh mapping of the size wanted, so only the difference is
- *     faulted in.
+ *   - failing that, the largest cached mappings that fit are moved with
+ *     mremap, one after another, into a fresh mapping of the size wanted,
+ *     so only what they do not cover is faulted in.
  * The cache is bounded, so its memory (still resident) stays bounded: at
  * most HL_CACHE_MAX_COUNT mappings, at most cache_limit() bytes, and a
  * mapping not reused within HL_CACHE_AGE large operations is unmapped.  A
@@ -134,32 +134,20 @@ static hl_large *best_fit(const hl_heap *h, size_t need) {
     return best;
 }
 
-static hl_large *largest(const hl_heap *h) {
-    hl_large *big = NULL;
-    for (hl_large *l = h->cache; l; l = l->next)
-        if (!big || l->map_size > big->map_size) big = l;
-    return big;
-}
-
 /* Takes l for a request of `need` bytes, whole when that wastes at most 1/8
- * of it.  Otherwise the rest goes: split off and cached when it can stand
- * alone (a global heap splits only at a segment boundary: the registry knows
- * whole segments), else unmapped. */
+ * of it.  Otherwise the rest is split off and stays cached; a global heap
+ * splits only at a segment boundary (the registry knows whole segments), so
+ * there the block keeps up to a segment of slack, and a mapping less than a
+ * segment too big is taken whole.  Either way no resident page is dropped. */
 static char *take_fit(hl_heap *h, hl_large *l, size_t need, size_t *got) {
     char *base = l->base;
     size_t size = l->map_size, waste = size - need;
     cache_remove(h, l);
     if (waste > size / 8 || waste > MAX_WASTE) {
         size_t cut = hl__round_up(need, split_granule(h));
-        if (cut < size && size - cut >= sizeof(hl_large) + HL_MIN_BLOCK && cut - need <= cut / 8) {
+        if (cut < size && size - cut >= sizeof(hl_large) + HL_MIN_BLOCK) {
             cache_insert(h, base + cut, size - cut);
             size = cut;
-        } else {
-            char *end = base + size, *seg = h->seg_align ? (char *)hl__round_up((uintptr_t)(base + need), h->seg_align) : end;
-            if (seg < end) hl__registry_remove(seg, (size_t)(end - seg));
-            hl_track_release(base + need, size - need);
-            hl__unmap(base + need, size - need);
-            size = need;
         }
     }
     *got = size;
@@ -167,10 +155,38 @@ static char *take_fit(hl_heap *h, hl_large *l, size_t need, size_t *got) {
     return base;
 }
 
-/* Moves l's pages into the start of a fresh mapping of `need` bytes, so
- * that only the rest is faulted in.  NULL (nothing changed) when the cap or
- * the system says no. */
-static char *take_grown(hl_heap *h, hl_large *l, size_t need, size_t *got) {
+/* The largest cached mapping of at most `room` bytes, or NULL. */
+static hl_large *largest_within(const hl_heap *h, size_t room) {
+    hl_large *big = NULL;
+    for (hl_large *l = h->cache; l; l = l->next)
+        if (l->map_size <= room && (!big || l->map_size > big->map_size)) big = l;
+    return big;
+}
+
+/* Moves cached mapping l's pages to `to` (inside a fresh mapping of ours);
+ * l leaves the cache either way. */
+static void move_into(hl_heap *h, hl_large *l, char *to) {
+    char *base = l->base;
+    size_t size = l->map_size;
+    cache_remove(h, l);
+    if (h->seg_align) hl__registry_remove(base, size);
+    hl_track_release(base, size);
+    if (mremap(base, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+        hl__unmap(base, size);   /* e.g. spanning two kernel mappings: it goes, fresh pages serve */
+        HL_TRACE(h, "cache: mremap of %p failed; unmapped", (void *)base);
+    } else {
+        HL_TRACE(h, "cache: moved %p (%zu bytes) to %p", (void *)base, size, (void *)to);
+    }
+}
+
+/* Builds a mapping of `need` bytes out of cached ones: a fresh mapping, into
+ * which the largest cached mappings that fit are moved one after another
+ * with mremap, so that only what they do not cover is faulted in.  NULL
+ * (nothing changed) when no cached mapping fits or the cap or the system
+ * says no. */
+static char *take_glued(hl_heap *h, size_t need, size_t *got) {
+    hl_large *l = largest_within(h, need);
+    if (!l) return NULL;
     size_t cap = h->cfg.max_bytes;
     if (cap && (need > cap || h->st.source_bytes > cap - need)) return NULL;
     char *fresh = hl__source_acquire(h, need, NULL);
@@ -179,16 +195,11 @@ static char *take_grown(hl_heap *h, hl_large *l, size_t need, size_t *got) {
         *got = SIZE_MAX;   /* refused: the request's answer, not a reason to ask again */
         return NULL;
     }
-    char *base = l->base;
-    size_t size = l->map_size;
-    cache_remove(h, l);
-    if (h->seg_align) hl__registry_remove(base, size);
-    hl_track_release(base, size);
-    if (mremap(base, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, fresh) == MAP_FAILED) {
-        hl__unmap(base, size);   /* e.g. spanning two kernel mappings: it goes, the fresh one serves */
-        HL_TRACE(h, "cache: mremap of %p failed; unmapped", (void *)base);
-    } else {
-        HL_TRACE(h, "cache: moved %p (%zu bytes) into %p (%zu bytes)", (void *)base, size, (void *)fresh, need);
+    size_t covered = 0;
+    for (; l; l = largest_within(h, need - covered)) {
+        size_t size = l->map_size;
+        move_into(h, l, fresh + covered);
+        covered += size;
     }
     *got = need;
     return fresh;
@@ -201,7 +212,7 @@ void *hl__cache_take(hl_heap *h, size_t need, size_t *got) {
     need = hl__round_up(need, hl__page_size());
     hl_track_enter();
     hl_large *l = best_fit(h, need);
-    char *base = l ? take_fit(h, l, need, got) : take_grown(h, largest(h), need, got);
+    char *base = l ? take_fit(h, l, need, got) : take_glued(h, need, got);
     hl_track_leave();
     enforce_bounds(h);
     return base;
