@@ -77,14 +77,7 @@ void hl__rindex_release(hl_heap *h);
  * and injected failures as hl__source_acquire (source.c). */
 bool hl__source_may_grow(hl_heap *h, size_t more);
 
-/* --- large mappings (large.c) ------------------------------------------------------ */
-void *hl__large_alloc(hl_heap *h, size_t n, size_t align);
-void hl__large_free(hl_heap *h, hl_block *b);
-/* The large block whose payload is p; *inside set when p lies in a mapping
- * without being its payload. */
-hl_block *hl__large_find(const hl_heap *h, const void *p, bool *inside);
-bool hl__large_recently_freed(const hl_heap *h, const void *p);
-void hl__release_large(hl_heap *h);
+/* --- large mappings (large.c, large_cache.c): resize and cache ------------------- */
 /* realloc of a large block to n bytes (still large) by resizing its mapping:
  * in place, or moved with mremap.  The payload, or NULL (nothing changed):
  * then the caller copies, unless *refused (the source refused the growth:
@@ -103,6 +96,15 @@ bool hl__cache_flush(hl_heap *h);
 void hl__cache_release_all(hl_heap *h);
 /* 2: p is a cached mapping's old payload; 1: p lies inside one; 0: neither. */
 int hl__cache_find(const hl_heap *h, const void *p);
+
+/* --- large mappings (large.c) ------------------------------------------------------ */
+void *hl__large_alloc(hl_heap *h, size_t n, size_t align);
+void hl__large_free(hl_heap *h, hl_block *b);
+/* The large block whose payload is p; *inside set when p lies in a mapping
+ * without being its payload. */
+hl_block *hl__large_find(const hl_heap *h, const void *p, bool *inside);
+bool hl__large_recently_freed(const hl_heap *h, const void *p);
+void hl__release_large(hl_heap *h);
 static inline bool hl__wants_large(const hl_heap *h, size_t n) {
     return h->cfg.source != HL_SOURCE_BUFFER && n >= h->cfg.mmap_threshold;
 }
