@@ -13,8 +13,9 @@
  *     mremap, one after another, into a fresh mapping of the size wanted,
  *     so only what they do not cover is faulted in.
  * The cache is bounded, so its memory (still resident) stays bounded: at
- * most HL_CACHE_MAX_COUNT mappings, at most cache_limit() bytes, and a
- * mapping not reused within HL_CACHE_AGE large operations is unmapped.  A
+ * most HL_CACHE_MAX_COUNT mappings, at most cache_limit() bytes (except the
+ * newest mapping alone, up to CACHE_MAX_ONE), and a mapping not reused
+ * within HL_CACHE_AGE large operations is unmapped.  A
  * cap (max_bytes) counts cached bytes, and the cache is emptied before the
  * cap refuses a request.
  *
@@ -28,7 +29,10 @@
 #include <sys/mman.h>
 
 /* At least this much may stay cached; more while many large bytes are live. */
-#define CACHE_MIN_BYTES ((size_t)64 << 20)
+#define CACHE_MIN_BYTES ((size_t)2 << 20)
+/* The newest cached mapping stays, past the byte bound, up to this size: a
+ * program that frees and allocates one big block in turn keeps reusing it. */
+#define CACHE_MAX_ONE ((size_t)64 << 20)
 /* Waste a whole cached mapping may bring to a request (it becomes slack). */
 #define MAX_WASTE ((size_t)1 << 30)
 
@@ -107,14 +111,14 @@ static void enforce_bounds(hl_heap *h) {
     size_t limit = cache_limit(h);
     hl_large *l;
     while ((l = oldest(h)) != NULL &&
-           (h->st.large_cached > HL_CACHE_MAX_COUNT || h->st.large_cached_bytes > limit ||
+           (h->st.large_cached > HL_CACHE_MAX_COUNT || (h->st.large_cached_bytes > limit && l != h->cache) ||
             h->large_clock - l->pad > HL_CACHE_AGE))
         evict(h, l);
 }
 
 void hl__cache_put(hl_heap *h, void *base, size_t size) {
     h->large_clock++;
-    if (size > cache_limit(h) || size < sizeof(hl_large) + HL_MIN_BLOCK) {
+    if ((size > cache_limit(h) && size > CACHE_MAX_ONE) || size < sizeof(hl_large) + HL_MIN_BLOCK) {
         unmap_range(h, base, size);
         enforce_bounds(h);
         return;
