@@ -11,12 +11,12 @@
  * first node seen twice would need two different prev values (or a NULL prev
  * in the middle of the list), so the bound is only a backstop.
  *
- * The large cache (h->cache, src/large_cache.c) is walked the same way: each
+ * The large cache (h->lcache, src/large_cache.c) is walked the same way: each
  * cached mapping must be mapped, carry the cached magic, name this heap, link
  * back, start its own mapping, match its seal (which binds its links, its
  * mapping and the clock at which it was cached), hold a free block header
  * (HL_LARGE, not used, the rest of the mapping, a valid check word) and not
- * have outlived HL_CACHE_AGE; the list holds at most HL_CACHE_MAX_COUNT
+ * have outlived HL_LCACHE_AGE; the list holds at most HL_LCACHE_MAX_COUNT
  * mappings.  The walk counts them for the stats check.
  *
  * Which invariant a failure reports: what belongs to the mapping (its header,
@@ -139,7 +139,7 @@ int hl__check_large(hl_checker *c) {
 static int check_cached_header(hl_checker *c, const hl_large *l, const hl_large *prev) {
     const hl_heap *h = c->h;
     const hl_block *b = hl_large_block(l);
-    uint64_t magic = HL_CACHED_MAGIC ^ (uint64_t)(uintptr_t)l;
+    uint64_t magic = HL_LCACHED_MAGIC ^ (uint64_t)(uintptr_t)l;
     if (l->magic != magic)
         return hl__check_fail(c, HL_INV_LARGE, b, magic, l->magic,
                               "cached mapping %p: bad magic %#llx, expected %#llx", (const void *)l,
@@ -153,16 +153,16 @@ static int check_cached_header(hl_checker *c, const hl_large *l, const hl_large 
         return hl__check_fail(c, HL_INV_LARGE, b, 0, l->map_size,
                               "cached mapping %p: size %zu cannot hold its header and a block", (const void *)l,
                               l->map_size);
-    uint64_t seal = hl_cached_seal(h->cookie, l);
+    uint64_t seal = hl_lcached_seal(h->cookie, l);
     if (l->seal != seal)
         return hl__check_fail(c, HL_INV_LARGE, b, seal, l->seal,
                               "cached mapping %p: its seal does not match its links, mapping and age (overwritten)",
                               (const void *)l);
-    if (l->pad > h->large_clock || h->large_clock - l->pad > HL_CACHE_AGE)
+    if (l->pad > h->large_clock || h->large_clock - l->pad > HL_LCACHE_AGE)
         return hl__check_fail(c, HL_INV_LARGE, b, h->large_clock, l->pad,
                               "cached mapping %p: cached at large operation %llu, now %llu: older than %d operations",
                               (const void *)l, (unsigned long long)l->pad, (unsigned long long)h->large_clock,
-                              HL_CACHE_AGE);
+                              HL_LCACHE_AGE);
     if (!hl__check_mapped(c, l->base, l->map_size))
         return hl__check_fail(c, HL_INV_LARGE, b, 0, l->map_size,
                               "cached mapping %p: its %zu bytes are not all mapped", (const void *)l, l->map_size);
@@ -195,18 +195,18 @@ static int check_cached(hl_checker *c, const hl_large *l, const hl_large *prev, 
     return 0;
 }
 
-int hl__check_cache(hl_checker *c) {
+int hl__check_large_cache(hl_checker *c) {
     const hl_large *prev = NULL;
     size_t n = 0;
     hl__check_at_heap(c, hl__check_heap_bytes(c->h));
-    if (c->h->cfg.source == HL_SOURCE_BUFFER && c->h->cache)
-        return hl__check_fail(c, HL_INV_LARGE, NULL, 0, (uintptr_t)c->h->cache,
+    if (c->h->cfg.source == HL_SOURCE_BUFFER && c->h->lcache)
+        return hl__check_fail(c, HL_INV_LARGE, NULL, 0, (uintptr_t)c->h->lcache,
                               "heap %p: a buffer heap maps nothing, but its large cache starts at %p",
-                              (const void *)c->h, (void *)c->h->cache);
-    for (const hl_large *l = c->h->cache; l; prev = l, l = l->next, n++) {
-        if (n == HL_CACHE_MAX_COUNT)
-            return hl__check_fail(c, HL_INV_LARGE, NULL, HL_CACHE_MAX_COUNT, n + 1,
-                                  "the large cache holds more than %d mappings (or does not end)", HL_CACHE_MAX_COUNT);
+                              (const void *)c->h, (void *)c->h->lcache);
+    for (const hl_large *l = c->h->lcache; l; prev = l, l = l->next, n++) {
+        if (n == HL_LCACHE_MAX_COUNT)
+            return hl__check_fail(c, HL_INV_LARGE, NULL, HL_LCACHE_MAX_COUNT, n + 1,
+                                  "the large cache holds more than %d mappings (or does not end)", HL_LCACHE_MAX_COUNT);
         int id = check_cached(c, l, prev, n);
         if (id) return id;
     }

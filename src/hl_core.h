@@ -86,16 +86,16 @@ void *hl__large_resize(hl_heap *h, hl_block *b, size_t n, bool *refused);
 
 /* --- the large cache (large_cache.c) ------------------------------------------------- */
 /* Keeps the freed mapping [base, base+size) for reuse, or unmaps it. */
-void hl__cache_put(hl_heap *h, void *base, size_t size);
+void hl__lcache_put(hl_heap *h, void *base, size_t size);
 /* A cached mapping of *got >= need bytes (need rounded to pages), taken
  * out of the cache, header at its base; or NULL, with *got SIZE_MAX when the
  * source refused the fresh mapping a cached one was to move into. */
-void *hl__cache_take(hl_heap *h, size_t need, size_t *got);
+void *hl__lcache_take(hl_heap *h, size_t need, size_t *got);
 /* Unmaps every cached mapping; true if there was one. */
-bool hl__cache_flush(hl_heap *h);
-void hl__cache_release_all(hl_heap *h);
+bool hl__lcache_flush(hl_heap *h);
+void hl__lcache_release_all(hl_heap *h);
 /* 2: p is a cached mapping's old payload; 1: p lies inside one; 0: neither. */
-int hl__cache_find(const hl_heap *h, const void *p);
+int hl__lcache_find(const hl_heap *h, const void *p);
 
 /* --- large mappings (large.c) ------------------------------------------------------ */
 void *hl__large_alloc(hl_heap *h, size_t n, size_t align);

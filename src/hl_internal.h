@@ -146,7 +146,7 @@ typedef struct hl_large {
 /* A freed mapping kept for reuse (src/large_cache.c) carries the same header
  * at its base with this magic, pad holding the large-operation clock at which
  * it was cached, and a free block header (HL_LARGE, not used) after it. */
-#define HL_CACHED_MAGIC 0x686561706c726331ull  /* "heaplrc1" */
+#define HL_LCACHED_MAGIC 0x686561706c726331ull  /* "heaplrc1" */
 
 /* Seals let a walk trust a link before following it: a header whose links or
  * sizes were overwritten no longer matches its seal. */
@@ -168,7 +168,7 @@ static inline uint64_t hl_large_seal(uint64_t cookie, const struct hl_large *l) 
                    (uint64_t)(uintptr_t)l->base, l->map_size);
 }
 
-static inline uint64_t hl_cached_seal(uint64_t cookie, const struct hl_large *l) {
+static inline uint64_t hl_lcached_seal(uint64_t cookie, const struct hl_large *l) {
     return hl_seal(cookie ^ (l->pad * 0xc4ceb9fe1a85ec53ull), l, (uint64_t)(uintptr_t)l->next,
                    (uint64_t)(uintptr_t)l->prev, (uint64_t)(uintptr_t)l->base, l->map_size);
 }
@@ -202,7 +202,7 @@ typedef struct hl_heap {
     struct hl_region **rindex;
     size_t rindex_count, rindex_cap;   /* entries in use, entries the mapping holds */
     /* the large cache (src/large_cache.c): freed mappings kept for reuse */
-    hl_large *cache;             /* newest first; counted in st.large_cached(_bytes) */
+    hl_large *lcache;            /* newest first; counted in st.large_cached(_bytes) */
     uint64_t large_clock;        /* large allocations and frees, ever: the cache's clock */
     /* the every-op check's own state (checked builds; invariants/check.c) */
     const unsigned char *touched[HL_TOUCHED_MAX][2]; /* fill bytes [lo, hi) this operation wrote */
@@ -226,8 +226,8 @@ static inline size_t hl_canary_start(const struct hl_heap *h, size_t requested) 
 }
 
 /* The large cache's bounds (src/large_cache.c); the checker holds it to them. */
-#define HL_CACHE_MAX_COUNT 16
-#define HL_CACHE_AGE 64          /* large operations a cached mapping may wait unused */
+#define HL_LCACHE_MAX_COUNT 16
+#define HL_LCACHE_AGE 64          /* large operations a cached mapping may wait unused */
 
 /* Global heaps take memory in segments of this size and alignment, so the
  * owner of any pointer is found from its segment in O(1) (src/registry.c). */

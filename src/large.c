@@ -87,7 +87,7 @@ void *hl__large_alloc(hl_heap *h, size_t n, size_t align) {
     char *base = NULL, *payload;
     /* a cached mapping has its header at its base: it serves the natural alignment */
     size_t got = 0;
-    if (align <= HL_ALIGN && (base = hl__cache_take(h, n + extra, &got)) != NULL) {
+    if (align <= HL_ALIGN && (base = hl__lcache_take(h, n + extra, &got)) != NULL) {
         map_size = got;
         h->st.source_bytes += map_size;
         payload = base + sizeof(hl_large) + HL_HEADER;
@@ -125,7 +125,7 @@ void hl__large_free(hl_heap *h, hl_block *b) {
     h->st.bytes_in_use -= hl_block_usable(b) - b->slack;
     h->recent_large[h->recent_large_next++ % 16] = (uint64_t)(uintptr_t)hl_block_payload(b);
     HL_TRACE(h, "free mapping %p (%zu bytes)", l->base, l->map_size);
-    hl__cache_put(h, l->base, l->map_size);
+    hl__lcache_put(h, l->base, l->map_size);
 }
 
 hl_block *hl__large_find(const hl_heap *h, const void *p, bool *inside) {
@@ -150,7 +150,7 @@ bool hl__large_recently_freed(const hl_heap *h, const void *p) {
 }
 
 void hl__release_large(hl_heap *h) {
-    hl__cache_release_all(h);
+    hl__lcache_release_all(h);
     hl_large *l = h->large;
     size_t limit = h->st.large_blocks + 1;
     h->large = NULL;

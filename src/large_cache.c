@@ -1,7 +1,7 @@
 /*
  * large_cache.c - freed large mappings kept for reuse.
  *
- *   [hl_large (HL_CACHED_MAGIC)][free block header, HL_LARGE][... old bytes]
+ *   [hl_large (HL_LCACHED_MAGIC)][free block header, HL_LARGE][... old bytes]
  *
  * Unmapping every freed large block and mapping the next one afresh makes the
  * kernel fault in and zero every page of every large block, every time (a
@@ -13,9 +13,9 @@
  *     mremap, one after another, into a fresh mapping of the size wanted,
  *     so only what they do not cover is faulted in.
  * The cache is bounded, so its memory (still resident) stays bounded: at
- * most HL_CACHE_MAX_COUNT mappings, at most cache_limit() bytes (except the
+ * most HL_LCACHE_MAX_COUNT mappings, at most cache_limit() bytes (except the
  * newest mapping alone, up to CACHE_MAX_ONE), and a mapping not reused
- * within HL_CACHE_AGE large operations is unmapped.  A
+ * within HL_LCACHE_AGE large operations is unmapped.  A
  * cap (max_bytes) counts cached bytes, and the cache is emptied before the
  * cap refuses a request.
  *
@@ -44,24 +44,24 @@ static size_t cache_limit(const hl_heap *h) {
 static size_t split_granule(const hl_heap *h) { return h->seg_align ? h->seg_align : hl__page_size(); }
 
 static void reseal(hl_heap *h, hl_large *l) {
-    if (l) l->seal = hl_cached_seal(h->cookie, l);
+    if (l) l->seal = hl_lcached_seal(h->cookie, l);
 }
 
 /* Writes a cached header at base, links it at the head, counts it. */
 static void cache_insert(hl_heap *h, char *base, size_t size) {
     hl_large *l = (hl_large *)base;
-    l->magic = HL_CACHED_MAGIC ^ (uint64_t)(uintptr_t)l;
+    l->magic = HL_LCACHED_MAGIC ^ (uint64_t)(uintptr_t)l;
     l->heap = h;
     l->base = base;
     l->map_size = size;
     l->pad = h->large_clock;
     l->prev = NULL;
-    l->next = h->cache;
+    l->next = h->lcache;
     if (l->next) {
         l->next->prev = l;
         reseal(h, l->next);
     }
-    h->cache = l;
+    h->lcache = l;
     reseal(h, l);
     hl_block *b = hl_large_block(l);
     size_t bsize = size - sizeof(hl_large);
@@ -77,7 +77,7 @@ static void cache_insert(hl_heap *h, char *base, size_t size) {
 /* Unlinks l and uncounts it; its memory is the caller's to use or unmap. */
 static void cache_remove(hl_heap *h, hl_large *l) {
     if (l->prev) l->prev->next = l->next;
-    else h->cache = l->next;
+    else h->lcache = l->next;
     if (l->next) l->next->prev = l->prev;
     reseal(h, l->prev);
     reseal(h, l->next);
@@ -101,7 +101,7 @@ static void evict(hl_heap *h, hl_large *l) {
 }
 
 static hl_large *oldest(const hl_heap *h) {
-    hl_large *l = h->cache;
+    hl_large *l = h->lcache;
     while (l && l->next) l = l->next;
     return l;
 }
@@ -111,12 +111,12 @@ static void enforce_bounds(hl_heap *h) {
     size_t limit = cache_limit(h);
     hl_large *l;
     while ((l = oldest(h)) != NULL &&
-           (h->st.large_cached > HL_CACHE_MAX_COUNT || (h->st.large_cached_bytes > limit && l != h->cache) ||
-            h->large_clock - l->pad > HL_CACHE_AGE))
+           (h->st.large_cached > HL_LCACHE_MAX_COUNT || (h->st.large_cached_bytes > limit && l != h->lcache) ||
+            h->large_clock - l->pad > HL_LCACHE_AGE))
         evict(h, l);
 }
 
-void hl__cache_put(hl_heap *h, void *base, size_t size) {
+void hl__lcache_put(hl_heap *h, void *base, size_t size) {
     h->large_clock++;
     if ((size > cache_limit(h) && size > CACHE_MAX_ONE) || size < sizeof(hl_large) + HL_MIN_BLOCK) {
         unmap_range(h, base, size);
@@ -133,7 +133,7 @@ void hl__cache_put(hl_heap *h, void *base, size_t size) {
 /* The smallest cached mapping of at least `need` bytes, or NULL. */
 static hl_large *best_fit(const hl_heap *h, size_t need) {
     hl_large *best = NULL;
-    for (hl_large *l = h->cache; l; l = l->next)
+    for (hl_large *l = h->lcache; l; l = l->next)
         if (l->map_size >= need && (!best || l->map_size < best->map_size)) best = l;
     return best;
 }
@@ -162,7 +162,7 @@ static char *take_fit(hl_heap *h, hl_large *l, size_t need, size_t *got) {
 /* The largest cached mapping of at most `room` bytes, or NULL. */
 static hl_large *largest_within(const hl_heap *h, size_t room) {
     hl_large *big = NULL;
-    for (hl_large *l = h->cache; l; l = l->next)
+    for (hl_large *l = h->lcache; l; l = l->next)
         if (l->map_size <= room && (!big || l->map_size > big->map_size)) big = l;
     return big;
 }
@@ -209,10 +209,10 @@ static char *take_glued(hl_heap *h, size_t need, size_t *got) {
     return fresh;
 }
 
-void *hl__cache_take(hl_heap *h, size_t need, size_t *got) {
+void *hl__lcache_take(hl_heap *h, size_t need, size_t *got) {
     h->large_clock++;
     *got = 0;
-    if (!h->cache) return NULL;
+    if (!h->lcache) return NULL;
     need = hl__round_up(need, hl__page_size());
     hl_track_enter();
     hl_large *l = best_fit(h, need);
@@ -222,19 +222,19 @@ void *hl__cache_take(hl_heap *h, size_t need, size_t *got) {
     return base;
 }
 
-bool hl__cache_flush(hl_heap *h) {
-    bool any = h->cache != NULL;
-    size_t limit = HL_CACHE_MAX_COUNT + 1;
+bool hl__lcache_flush(hl_heap *h) {
+    bool any = h->lcache != NULL;
+    size_t limit = HL_LCACHE_MAX_COUNT + 1;
     hl_track_enter();
-    while (h->cache && limit--) evict(h, h->cache);
+    while (h->lcache && limit--) evict(h, h->lcache);
     hl_track_leave();
     return any;
 }
 
-void hl__cache_release_all(hl_heap *h) {
-    hl_large *l = h->cache;
-    size_t limit = HL_CACHE_MAX_COUNT + 1;
-    h->cache = NULL;
+void hl__lcache_release_all(hl_heap *h) {
+    hl_large *l = h->lcache;
+    size_t limit = HL_LCACHE_MAX_COUNT + 1;
+    h->lcache = NULL;
     while (l && limit--) {
         hl_large *next = l->next;
         unmap_range(h, l->base, l->map_size);
@@ -243,12 +243,12 @@ void hl__cache_release_all(hl_heap *h) {
 }
 
 static bool cached_ok(const hl_heap *h, const hl_large *l) {
-    return l->magic == (HL_CACHED_MAGIC ^ (uint64_t)(uintptr_t)l) && l->seal == hl_cached_seal(h->cookie, l);
+    return l->magic == (HL_LCACHED_MAGIC ^ (uint64_t)(uintptr_t)l) && l->seal == hl_lcached_seal(h->cookie, l);
 }
 
-int hl__cache_find(const hl_heap *h, const void *p) {
-    size_t limit = HL_CACHE_MAX_COUNT + 1;
-    for (const hl_large *l = h->cache; l && limit--; l = l->next) {
+int hl__lcache_find(const hl_heap *h, const void *p) {
+    size_t limit = HL_LCACHE_MAX_COUNT + 1;
+    for (const hl_large *l = h->lcache; l && limit--; l = l->next) {
         if (!cached_ok(h, l)) return 0;   /* a broken cache is the checker's to report */
         if (hl_block_payload(hl_large_block(l)) == p) return 2;
         if ((const char *)p >= (const char *)l->base && (const char *)p < (const char *)l->base + l->map_size)

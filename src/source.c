@@ -121,7 +121,7 @@ void *hl__source_acquire(hl_heap *h, size_t size, size_t *got) {
         size_t cached = h->st.large_cached_bytes;
         if (!cached || size > h->cfg.max_bytes || h->st.source_bytes - cached > h->cfg.max_bytes - size)
             return NULL;
-        hl__cache_flush(h);
+        hl__lcache_flush(h);
     }
     if (h->cfg.source == HL_SOURCE_SBRK && !mapping) return sbrk_acquire(size, got);
     *got = size;
@@ -133,7 +133,7 @@ bool hl__source_may_grow(hl_heap *h, size_t more) {
     if (!over_cap(h, more)) return true;
     size_t cached = h->st.large_cached_bytes;
     if (!cached || more > h->cfg.max_bytes || h->st.source_bytes - cached > h->cfg.max_bytes - more) return false;
-    hl__cache_flush(h);
+    hl__lcache_flush(h);
     return true;
 }
 

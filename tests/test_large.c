@@ -65,7 +65,7 @@ static void test_cache_reuse(void **state) {
     done(h);
 }
 
-/* Freeing more than the cache may hold leaves at most HL_CACHE_MAX_COUNT
+/* Freeing more than the cache may hold leaves at most HL_LCACHE_MAX_COUNT
  * mappings cached, and the cache never outgrows its byte bound. */
 static void test_cache_bound(void **state) {
     (void)state;
@@ -79,7 +79,7 @@ static void test_cache_bound(void **state) {
     for (int i = 0; i < N; i++) {
         hl_heap_free(h, p[i]);
         hl_stats st = tu_stats(h);
-        assert_true(st.large_cached <= HL_CACHE_MAX_COUNT);
+        assert_true(st.large_cached <= HL_LCACHE_MAX_COUNT);
         size_t bound = st.large_bytes / 4 > (size_t)2 * MIB ? st.large_bytes / 4 : (size_t)2 * MIB;
         /* the byte bound, past which only the newest (this one) may stay */
         assert_true(st.large_cached_bytes <= bound + (size_t)(i + 1) * 256 * 1024 + 8192);
@@ -90,7 +90,7 @@ static void test_cache_bound(void **state) {
     done(h);
 }
 
-/* A cached mapping nobody reuses is unmapped after HL_CACHE_AGE large
+/* A cached mapping nobody reuses is unmapped after HL_LCACHE_AGE large
  * operations. */
 static void test_cache_age_out(void **state) {
     (void)state;
@@ -100,7 +100,7 @@ static void test_cache_age_out(void **state) {
     hl_heap_free(h, a);   /* A: cached, and never fits what follows */
     assert_int_equal(tu_stats(h).large_cached, 1);
     size_t a_bytes = tu_stats(h).large_cached_bytes;
-    for (int i = 0; i < HL_CACHE_AGE; i++) {
+    for (int i = 0; i < HL_LCACHE_AGE; i++) {
         void *b = hl_heap_malloc(h, 4 * MIB);   /* B: larger than A; cached B serves it after the first */
         assert_non_null(b);
         hl_heap_free(h, b);
@@ -148,7 +148,7 @@ static void test_checker_sees_cache(void **state) {
     void *p = hl_heap_malloc(h, 2 * MIB);
     assert_non_null(p);
     hl_heap_free(h, p);
-    hl_large *l = h->cache;
+    hl_large *l = h->lcache;
     assert_non_null(l);
     hl_check_report rep;
 
