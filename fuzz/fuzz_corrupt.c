@@ -1003,9 +1003,9 @@ static bool stats_agree(const fc_run *r, const walk_check *c, verdict *v)
     if (st.regions == r->map.st.regions && st.region_bytes != r->map.st.region_bytes)
         return fail(v, "stats: region_bytes %zu, was %zu with the same regions", st.region_bytes,
                     r->map.st.region_bytes);
-    if (st.source_bytes != st.region_bytes + st.large_bytes)
-        return fail(v, "stats: source_bytes %zu is not region_bytes %zu + large_bytes %zu", st.source_bytes,
-                    st.region_bytes, st.large_bytes);
+    if (st.source_bytes != st.region_bytes + st.large_bytes + st.large_cached_bytes)
+        return fail(v, "stats: source_bytes %zu is not region_bytes %zu + large_bytes %zu + large_cached_bytes %zu",
+                    st.source_bytes, st.region_bytes, st.large_bytes, st.large_cached_bytes);
     return true;
 }
 

@@ -81,12 +81,15 @@ typedef struct hl_stats {
     size_t region_bytes;
     size_t large_blocks;    /* blocks in mappings of their own */
     size_t large_bytes;
-    size_t source_bytes;    /* region_bytes + large_bytes: what the cap limits */
+    size_t source_bytes;    /* region_bytes + large_bytes + large_cached_bytes: what the cap limits */
     /* operation counts since creation or the last reset */
     size_t mallocs, callocs, reallocs, aligned_allocs, frees;
     size_t failures;        /* requests answered with NULL */
     size_t errors;          /* misuses reported to the error handler */
     size_t splits, merges;
+    /* freed large mappings kept for reuse (docs/large.md), still mapped */
+    size_t large_cached;
+    size_t large_cached_bytes;
 } hl_stats;
 void hl_heap_stats(const hl_heap *h, hl_stats *st);
 

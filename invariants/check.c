@@ -18,7 +18,7 @@ typedef int (*check_pass)(hl_checker *c);
 
 static const check_pass passes[] = {
     hl__check_heap_header, hl__check_regions, hl__check_blocks, hl__check_large,
-    hl__check_lists, hl__check_cache, hl__check_bitmap, hl__check_stats,
+    hl__check_large_cache, hl__check_lists, hl__check_cache, hl__check_bitmap, hl__check_stats,
 };
 
 static size_t page_size(void) {

@@ -80,6 +80,7 @@ int hl__check_heap_header(hl_checker *c);
 int hl__check_regions(hl_checker *c);
 int hl__check_blocks(hl_checker *c);
 int hl__check_large(hl_checker *c);
+int hl__check_large_cache(hl_checker *c);   /* the large cache (check_large.c) */
 int hl__check_lists(hl_checker *c);
 int hl__check_cache(hl_checker *c);
 int hl__check_bitmap(hl_checker *c);

@@ -155,6 +155,41 @@ static int check_hot(hl_checker *c) {
                           (const void *)h, (void *)h->hot);
 }
 
+static bool listed(const hl_checker *c, const hl_region *x) {
+    const hl_region *r = c->h->regions;
+    for (size_t i = 0; i < c->nregions; i++, r = r->next)
+        if (r == x) return true;
+    return false;
+}
+
+/* The region index (src/region_index.c) must hold exactly the listed
+ * regions, sorted by address: a lookup trusts its order. */
+static int check_index(hl_checker *c) {
+    const hl_heap *h = c->h;
+    hl__check_at_heap(c, hl__check_heap_bytes(h));
+    bool want = h->cfg.source != HL_SOURCE_BUFFER && c->nregions;
+    if (h->rindex_count != (want ? c->nregions : 0) || h->rindex_count > h->rindex_cap || (want && !h->rindex))
+        return hl__check_fail(c, HL_INV_REGION, NULL, c->nregions, h->rindex_count,
+                              "heap %p: its region index holds %zu of %zu entries (at %p), but the heap has %zu regions",
+                              (const void *)h, h->rindex_count, h->rindex_cap, (void *)h->rindex, c->nregions);
+    if (!h->rindex_count) return 0;
+    if (!hl__check_readable(c, h->rindex, h->rindex_cap * sizeof *h->rindex))
+        return hl__check_fail(c, HL_INV_REGION, NULL, 0, (uintptr_t)h->rindex,
+                              "heap %p: its region index %p is not readable", (const void *)h, (void *)h->rindex);
+    for (size_t i = 0; i < h->rindex_count; i++) {
+        const hl_region *r = h->rindex[i];
+        if (i && (uintptr_t)r <= (uintptr_t)h->rindex[i - 1])
+            return hl__check_fail(c, HL_INV_REGION, NULL, (uintptr_t)h->rindex[i - 1], (uintptr_t)r,
+                                  "heap %p: region index entry %zu (%p) is not above entry %zu (%p)",
+                                  (const void *)h, i, (const void *)r, i - 1, (void *)h->rindex[i - 1]);
+        if (!listed(c, r))
+            return hl__check_fail(c, HL_INV_REGION, NULL, 0, (uintptr_t)r,
+                                  "heap %p: region index entry %zu (%p) is none of its regions",
+                                  (const void *)h, i, (const void *)r);
+    }
+    return 0;
+}
+
 int hl__check_regions(hl_checker *c) {
     size_t n = 0;
     for (const hl_region *r = c->h->regions; r; r = r->next, n++) {
@@ -169,5 +204,6 @@ int hl__check_regions(hl_checker *c) {
         c->seen.regions++;
         c->seen.region_bytes += r->base_size;
     }
-    return check_hot(c);
+    int id = check_hot(c);
+    return id ? id : check_index(c);
 }

@@ -30,6 +30,8 @@ static const struct counter {
     { "large_blocks", offsetof(hl_stats, large_blocks) },
     { "large_bytes", offsetof(hl_stats, large_bytes) },
     { "source_bytes", offsetof(hl_stats, source_bytes) },
+    { "large_cached", offsetof(hl_stats, large_cached) },
+    { "large_cached_bytes", offsetof(hl_stats, large_cached_bytes) },
 };
 
 static size_t field(const hl_stats *s, size_t offset) {
@@ -40,7 +42,7 @@ static size_t field(const hl_stats *s, size_t offset) {
 
 int hl__check_stats(hl_checker *c) {
     const hl_heap *h = c->h;
-    c->seen.source_bytes = c->seen.region_bytes + c->seen.large_bytes;
+    c->seen.source_bytes = c->seen.region_bytes + c->seen.large_bytes + c->seen.large_cached_bytes;
     hl__check_at_heap(c, hl__check_heap_bytes(c->h));
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         size_t counted = field(&c->seen, counters[i].offset), kept = field(&h->st, counters[i].offset);

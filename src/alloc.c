@@ -217,15 +217,18 @@ static bool grow_in_place(hl_heap *h, hl_region *r, hl_block *b, size_t size, si
     return true;
 }
 
-static void *realloc_block(hl_heap *h, hl_block *b, size_t n) {
+/* *tracked: the tools were told of the new block already (a resized mapping). */
+static void *realloc_block(hl_heap *h, hl_block *b, size_t n, bool *tracked) {
     void *p = hl_block_payload(b);
     size_t old = requested(b);
     if (hl_block_large(b)) {
-        if (n <= hl_block_usable(b) && hl__wants_large(h, n)) {
-            h->st.bytes_in_use += n - old;
-            hl__set_used(h, b, hl_block_size(b), HL_LARGE, n);
-            return p;
+        bool refused = false;
+        void *q = hl__wants_large(h, n) ? hl__large_resize(h, b, n, &refused) : NULL;
+        if (q) {
+            *tracked = true;
+            return q;
         }
+        if (refused) return fail(h, ENOMEM);   /* the old block is untouched */
     } else if (!hl__wants_large(h, n)) {
         hl_region *r = hl__region_of(h, b);
         size_t size = hl__block_size_for(n);
@@ -265,8 +268,9 @@ void *hl_heap_realloc(hl_heap *h, void *p, size_t n) {
             q = fail(h, ENOMEM);
         } else {
             size_t was = hl__visible(b);
-            q = realloc_block(h, b, n);
-            if (q == p) hl_track_resize(p, was, hl__visible(b));
+            bool tracked = false;
+            q = realloc_block(h, b, n, &tracked);
+            if (q == p && !tracked) hl_track_resize(p, was, hl__visible(b));
         }
     }
     HL_TRACE(h, "realloc(%p, %zu) = %p", p, n, q);

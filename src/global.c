@@ -468,6 +468,7 @@ static void heap_exit(hl_tlheap *t) {
         pthread_mutex_destroy(&t->lock);
         hl__unmap(t, hl__round_up(sizeof *t, hl__page_size()));
     } else {
+        hl__lcache_flush(t->heap);   /* nobody reuses a dead thread's cached mappings */
         t->next_abandoned = abandoned;
         abandoned = t;
         pthread_mutex_unlock(&t->lock);

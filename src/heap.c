@@ -82,6 +82,8 @@ static void init_state(hl_heap *h) {
     h->regions = NULL;
     h->hot = NULL;
     h->large = NULL;
+    h->lcache = NULL;
+    h->large_clock = 0;
     h->fail_skip = h->fail_count = 0;
     memset(h->recent_large, 0, sizeof h->recent_large);
     h->recent_large_next = 0;

@@ -65,6 +65,38 @@ hl_block *hl__grow(hl_heap *h, size_t block_size);
 void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base_size);
 void hl__release_regions(hl_heap *h);
 
+/* --- the region index (region_index.c): mmap and sbrk heaps ------------------------- */
+/* Room for one more region in the index; false if it cannot grow. */
+bool hl__rindex_reserve(hl_heap *h);
+void hl__rindex_insert(hl_heap *h, hl_region *r);
+/* The region with the highest address not above p (p may lie past its end). */
+hl_region *hl__rindex_find(const hl_heap *h, const void *p);
+void hl__rindex_release(hl_heap *h);
+
+/* May a mapping grow by `more` bytes where it lies (mremap)?  The same cap
+ * and injected failures as hl__source_acquire (source.c). */
+bool hl__source_may_grow(hl_heap *h, size_t more);
+
+/* --- large mappings (large.c, large_cache.c): resize and cache ------------------- */
+/* realloc of a large block to n bytes (still large) by resizing its mapping:
+ * in place, or moved with mremap.  The payload, or NULL (nothing changed):
+ * then the caller copies, unless *refused (the source refused the growth:
+ * the realloc fails). */
+void *hl__large_resize(hl_heap *h, hl_block *b, size_t n, bool *refused);
+
+/* --- the large cache (large_cache.c) ------------------------------------------------- */
+/* Keeps the freed mapping [base, base+size) for reuse, or unmaps it. */
+void hl__lcache_put(hl_heap *h, void *base, size_t size);
+/* A cached mapping of *got >= need bytes (need rounded to pages), taken
+ * out of the cache, header at its base; or NULL, with *got SIZE_MAX when the
+ * source refused the fresh mapping a cached one was to move into. */
+void *hl__lcache_take(hl_heap *h, size_t need, size_t *got);
+/* Unmaps every cached mapping; true if there was one. */
+bool hl__lcache_flush(hl_heap *h);
+void hl__lcache_release_all(hl_heap *h);
+/* 2: p is a cached mapping's old payload; 1: p lies inside one; 0: neither. */
+int hl__lcache_find(const hl_heap *h, const void *p);
+
 /* --- large mappings (large.c) ------------------------------------------------------ */
 void *hl__large_alloc(hl_heap *h, size_t n, size_t align);
 void hl__large_free(hl_heap *h, hl_block *b);

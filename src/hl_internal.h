@@ -185,6 +185,10 @@ typedef struct hl_large {
     /* the block header follows; aligned_alloc may leave a gap before this struct */
 } hl_large;
 #define HL_LARGE_MAGIC 0x686561706c726731ull   /* "heaplrg1" */
+/* A freed mapping kept for reuse (src/large_cache.c) carries the same header
+ * at its base with this magic, pad holding the large-operation clock at which
+ * it was cached, and a free block header (HL_LARGE, not used) after it. */
+#define HL_LCACHED_MAGIC 0x686561706c726331ull  /* "heaplrc1" */
 
 /* Seals let a walk trust a link before following it: a header whose links or
  * sizes were overwritten no longer matches its seal. */
@@ -204,6 +208,11 @@ static inline uint64_t hl_region_seal(uint64_t cookie, const struct hl_region *r
 static inline uint64_t hl_large_seal(uint64_t cookie, const struct hl_large *l) {
     return hl_seal(cookie, l, (uint64_t)(uintptr_t)l->next, (uint64_t)(uintptr_t)l->prev,
                    (uint64_t)(uintptr_t)l->base, l->map_size);
+}
+
+static inline uint64_t hl_lcached_seal(uint64_t cookie, const struct hl_large *l) {
+    return hl_seal(cookie ^ (l->pad * 0xc4ceb9fe1a85ec53ull), l, (uint64_t)(uintptr_t)l->next,
+                   (uint64_t)(uintptr_t)l->prev, (uint64_t)(uintptr_t)l->base, l->map_size);
 }
 
 static inline hl_block *hl_region_first(const hl_region *r) { return (hl_block *)((char *)r + sizeof(hl_region)); }
@@ -231,6 +240,13 @@ typedef struct hl_heap {
     uint32_t pad2;
     struct hl_region *hot;       /* the region the last lookup found (a cache; NULL when regions change) */
     hl_cache cache;              /* the owner thread's small blocks (global heaps) */
+    /* the region index (src/region_index.c): the regions sorted by address,
+       in a mapping of its own (NULL for a buffer heap's single region) */
+    struct hl_region **rindex;
+    size_t rindex_count, rindex_cap;   /* entries in use, entries the mapping holds */
+    /* the large cache (src/large_cache.c): freed mappings kept for reuse */
+    hl_large *lcache;            /* newest first; counted in st.large_cached(_bytes) */
+    uint64_t large_clock;        /* large allocations and frees, ever: the cache's clock */
     /* the every-op check's own state (checked builds; invariants/check.c) */
     const unsigned char *touched[HL_TOUCHED_MAX][2]; /* fill bytes [lo, hi) this operation wrote */
     unsigned ntouched;           /* how many; more than HL_TOUCHED_MAX: verify every fill */
@@ -251,6 +267,10 @@ _Static_assert(sizeof(hl_large) % HL_ALIGN == 0, "large header keeps payloads al
 static inline size_t hl_canary_start(const struct hl_heap *h, size_t requested) {
     return requested < h->canary_skip ? h->canary_skip : requested;
 }
+
+/* The large cache's bounds (src/large_cache.c); the checker holds it to them. */
+#define HL_LCACHE_MAX_COUNT 16
+#define HL_LCACHE_AGE 64          /* large operations a cached mapping may wait unused */
 
 /* Global heaps take memory in segments of this size and alignment, so the
  * owner of any pointer is found from its segment in O(1) (src/registry.c). */

@@ -15,23 +15,24 @@ static bool region_holds(const hl_region *r, const void *p) {
     return (const char *)p >= (const char *)hl_region_first(r) && (const char *)p < (const char *)hl_region_epilogue(r);
 }
 
+static bool region_ok(const hl_heap *h, const hl_region *r) {
+    return r->magic == (HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r) && r->seal == hl_region_seal(h->cookie, r);
+}
+
 /* Most lookups land in the region the last one found, so that one is tried
  * first; the cache lives in the heap header, out of reach of block overruns,
- * and is cleared whenever a region goes away.  The list itself is followed
- * only through sealed headers. */
+ * and is cleared whenever a region goes away.  Then the sorted index
+ * (region_index.c), or for a buffer heap its one region; either way only
+ * through sealed headers. */
 hl_region *hl__region_of(const hl_heap *h, const void *p) {
     hl_region *hot = h->hot;
     if (hot && region_holds(hot, p)) return hot;
-    size_t limit = h->st.regions + 1;
-    for (hl_region *r = h->regions; r && limit--; r = r->next) {
-        if (r->magic != (HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r) || r->seal != hl_region_seal(h->cookie, r))
-            return NULL;   /* a corrupted region list is the checker's to report */
-        if (region_holds(r, p)) {
-            ((hl_heap *)h)->hot = r;
-            return r;
-        }
-    }
-    return NULL;
+    hl_region *r = h->rindex ? hl__rindex_find(h, p) : h->regions;
+    if (!r || !region_ok(h, r))
+        return NULL;   /* a corrupted region header is the checker's to report */
+    if (!region_holds(r, p)) return NULL;
+    ((hl_heap *)h)->hot = r;
+    return r;
 }
 
 bool hl__addr_in_regions(const hl_heap *h, const void *p, size_t len) {
@@ -54,6 +55,7 @@ void hl__region_init(hl_heap *h, void *mem, size_t size, void *base, size_t base
     r->base_size = base_size;
     r->prologue = HL_USED;
     link_region(h, r);
+    if (h->cfg.source != HL_SOURCE_BUFFER) hl__rindex_insert(h, r);   /* try_region reserved the room */
 
     hl_block *epi = hl_region_epilogue(r);
     epi->size_flags = HL_USED;
@@ -79,6 +81,7 @@ static size_t region_overhead(void) { return sizeof(hl_region) + HL_EPILOGUE; }
 static hl_block *try_region(hl_heap *h, size_t bytes) {
     size_t got = 0;
     if (h->seg_align) bytes = hl__round_up(bytes, h->seg_align);
+    if (!hl__rindex_reserve(h)) return NULL;
     void *mem = hl__source_acquire(h, bytes, &got);
     if (!mem) return NULL;
     if (h->seg_align && !hl__registry_add(mem, got, h, false)) {
@@ -115,4 +118,5 @@ void hl__release_regions(hl_heap *h) {
         if (h->cfg.source != HL_SOURCE_BUFFER) hl__source_release(h, r->base, r->base_size);
         r = next;
     }
+    hl__rindex_release(h);
 }

@@ -53,6 +53,11 @@ static hl_block *resolve_large(hl_heap *h, const void *p, const char *op) {
         return b;
     }
     if (inside) return misuse(h, HL_ERR_INVALID_POINTER, op, p, "points inside a large block, not at its start");
+    int cached = hl__lcache_find(h, p);
+    if (cached == 2)
+        return misuse(h, HL_ERR_DOUBLE_FREE, op, p, "this large block was already freed (its mapping is cached for reuse)");
+    if (cached && !hl__large_recently_freed(h, p))
+        return misuse(h, HL_ERR_INVALID_POINTER, op, p, "points inside a freed large mapping (cached for reuse)");
     if (hl__large_recently_freed(h, p))
         return misuse(h, HL_ERR_DOUBLE_FREE, op, p, "this large block was already freed");
     return misuse(h, HL_ERR_INVALID_POINTER, op, p, "not allocated by this heap");

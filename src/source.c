@@ -105,17 +105,36 @@ static bool injected_failure(hl_heap *h) {
     return true;
 }
 
+static bool over_cap(const hl_heap *h, size_t size) {
+    return h->cfg.max_bytes && (size > h->cfg.max_bytes || h->st.source_bytes > h->cfg.max_bytes - size);
+}
+
 void *hl__source_acquire(hl_heap *h, size_t size, size_t *got) {
     bool mapping = got == NULL;   /* large blocks always map, whatever the source */
     size_t dummy;
     if (!got) got = &dummy;
     if (h->cfg.source == HL_SOURCE_BUFFER) return NULL;
     if (injected_failure(h)) return NULL;
-    if (h->cfg.max_bytes && (size > h->cfg.max_bytes || h->st.source_bytes > h->cfg.max_bytes - size))
-        return NULL;
+    if (over_cap(h, size)) {
+        /* cached mappings count against the cap: they go first, but only
+         * when that makes room, so a refusal changes nothing */
+        size_t cached = h->st.large_cached_bytes;
+        if (!cached || size > h->cfg.max_bytes || h->st.source_bytes - cached > h->cfg.max_bytes - size)
+            return NULL;
+        hl__lcache_flush(h);
+    }
     if (h->cfg.source == HL_SOURCE_SBRK && !mapping) return sbrk_acquire(size, got);
     *got = size;
     return h->seg_align ? map_aligned(size, h->seg_align) : hl__map(size);
+}
+
+bool hl__source_may_grow(hl_heap *h, size_t more) {
+    if (h->cfg.source == HL_SOURCE_BUFFER || injected_failure(h)) return false;
+    if (!over_cap(h, more)) return true;
+    size_t cached = h->st.large_cached_bytes;
+    if (!cached || more > h->cfg.max_bytes || h->st.source_bytes - cached > h->cfg.max_bytes - more) return false;
+    hl__lcache_flush(h);
+    return true;
 }
 
 void hl__source_release(hl_heap *h, void *base, size_t size) {
