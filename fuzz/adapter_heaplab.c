@@ -8,41 +8,11 @@
  */
 #include "adapter.h"
 #include "ops.h"
+#include "adapter_heaplab_errors.h"
 
 #include <heaplab.h>
 #include <stdio.h>
 #include <stdint.h>
-
-static fz_hooks current_hooks;
-
-static fz_error_kind map_kind(hl_error_kind k)
-{
-    switch (k) {
-    case HL_ERR_DOUBLE_FREE: return FZ_ERR_DOUBLE_FREE;
-    case HL_ERR_INVALID_POINTER: return FZ_ERR_INVALID_POINTER;
-    case HL_ERR_CORRUPTED_BLOCK: return FZ_ERR_CORRUPTED;
-    case HL_ERR_INVARIANT: return FZ_ERR_INVARIANT;
-    }
-    return FZ_ERR_OTHER;
-}
-
-static void print_report(const void *report, FILE *out)
-{
-    hl_check_report_print(report, out);
-}
-
-/* heaplab's handler is process-wide: forward to the hooks of the heap in use. */
-static void on_hl_error(const hl_error *e, void *ctx)
-{
-    (void)ctx;
-    fz_error err = {
-        .kind = map_kind(e->kind), .ptr = e->ptr, .operation = e->operation,
-        .message = e->message, .print_report = e->report ? print_report : NULL,
-        .report = e->report,
-    };
-    if (current_hooks.on_error)
-        current_hooks.on_error(current_hooks.ctx, &err);
-}
 
 static const hl_policy policies[FZ_POLICY_COUNT] = { HL_SEGREGATED_FIT, HL_FIRST_FIT, HL_BEST_FIT };
 static const hl_source sources[FZ_SOURCE_COUNT] = { HL_SOURCE_MMAP, HL_SOURCE_BUFFER, HL_SOURCE_SBRK };
@@ -90,8 +60,7 @@ static void *hla_create(const fz_config *c, const fz_hooks *hooks, fz_claims *cl
         *why = err;
         return NULL;
     }
-    current_hooks = *hooks;
-    hl_set_error_handler(on_hl_error, NULL);
+    fz_heaplab_errors_forward(hooks);
     hl_heap *h = hl_heap_create(&cfg);
     if (!h) {
         *why = "hl_heap_create failed";
@@ -104,8 +73,7 @@ static void *hla_create(const fz_config *c, const fz_hooks *hooks, fz_claims *cl
 static void hla_destroy(void *h)
 {
     hl_heap_destroy(h);
-    hl_set_error_handler(NULL, NULL);
-    current_hooks = (fz_hooks){ 0 };
+    fz_heaplab_errors_stop();
 }
 
 static void *hla_malloc(void *h, size_t n) { return hl_heap_malloc(h, n); }

@@ -15,45 +15,18 @@
  * under a walker's feet.
  */
 #include "adapter.h"
+#include "adapter_heaplab_errors.h"
 
 #include <heaplab.h>
 #include <stdio.h>
 #include <stdint.h>
-
-static fz_hooks current_hooks;
-
-static fz_error_kind map_kind(hl_error_kind k)
-{
-    switch (k) {
-    case HL_ERR_DOUBLE_FREE: return FZ_ERR_DOUBLE_FREE;
-    case HL_ERR_INVALID_POINTER: return FZ_ERR_INVALID_POINTER;
-    case HL_ERR_CORRUPTED_BLOCK: return FZ_ERR_CORRUPTED;
-    case HL_ERR_INVARIANT: return FZ_ERR_INVARIANT;
-    }
-    return FZ_ERR_OTHER;
-}
-
-static void print_report(const void *report, FILE *out) { hl_check_report_print(report, out); }
-
-static void on_hl_error(const hl_error *e, void *ctx)
-{
-    (void)ctx;
-    fz_error err = {
-        .kind = map_kind(e->kind), .ptr = e->ptr, .operation = e->operation,
-        .message = e->message, .print_report = e->report ? print_report : NULL,
-        .report = e->report,
-    };
-    if (current_hooks.on_error)
-        current_hooks.on_error(current_hooks.ctx, &err);
-}
 
 static void *hlg_create(const fz_config *cfg, const fz_hooks *hooks, fz_claims *cl, const char **why)
 {
     static char token;   /* the global API has no handle */
     (void)cfg;           /* nor a configuration */
     (void)why;
-    current_hooks = *hooks;
-    hl_set_error_handler(on_hl_error, NULL);
+    fz_heaplab_errors_forward(hooks);
     *cl = (fz_claims){
         .flags = FZ_CLAIM_THREAD_SAFE | FZ_CLAIM_NULL_ON_EXHAUSTION | FZ_CLAIM_CAP | FZ_CLAIM_ERRNO
                | FZ_CLAIM_DETECTS_DOUBLE_FREE | FZ_CLAIM_DETECTS_INVALID
@@ -69,8 +42,7 @@ static void *hlg_create(const fz_config *cfg, const fz_hooks *hooks, fz_claims *
 static void hlg_destroy(void *h)
 {
     (void)h;
-    hl_set_error_handler(NULL, NULL);
-    current_hooks = (fz_hooks){ 0 };
+    fz_heaplab_errors_stop();
 }
 
 static void *hlg_malloc(void *h, size_t n) { (void)h; return hl_malloc(n); }
