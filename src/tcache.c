@@ -102,15 +102,15 @@ size_t hl__cache_flush(hl_heap *h) {
  * is not cached (not a cached size, or its list was not full: the caller
  * frees it as before). */
 bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
+    hl_track_enter();   /* b's header, and cached blocks: memory the caller may not touch */
     size_t size = hl_block_size(b);
-    if (size > HL_CACHE_MAX_BLOCK) return false;
     size_t i = hl_cache_class(size);
-    uint32_t depth = hl_cache_depth(i);
-    if (h->cache.count[i] < depth) return false;
-    hl_track_enter();
-    size_t released = release_list(h, i, depth / 2);
-    bool put = hl__cache_put(h, b);
-    HL_TRACE(h, "free(%p) (cache, %zu blocks of %zu bytes back to the heap)", hl_block_payload(b), released, size);
+    bool put = false;
+    if (size <= HL_CACHE_MAX_BLOCK && h->cache.count[i] >= hl_cache_depth(i)) {
+        size_t released = release_list(h, i, hl_cache_depth(i) / 2);
+        put = hl__cache_put(h, b);
+        HL_TRACE(h, "free(%p) (cache, %zu blocks of %zu bytes back to the heap)", hl_block_payload(b), released, size);
+    }
     hl_track_leave();
     return put;
 }
