@@ -211,8 +211,9 @@ static inline bool plain_used_block(const hl_heap *h, const void *p) {
     if ((uintptr_t)p % HL_ALIGN || ((uintptr_t)p & (HL_SEGMENT - 1)) < sizeof(hl_region) + HL_HEADER) return false;
     const hl_block *b = hl_payload_block(p);
     hl_track_enter();
-    bool ok = b->check == hl_check_word(b, b->size_flags, b->slack, h->cookie) &&
-              (b->size_flags & HL_FLAGS) == HL_USED &&
+    /* flags first: a plain used block's word is the mix itself (no HL_CACHED key to apply) */
+    bool ok = (b->size_flags & HL_FLAGS) == HL_USED &&
+              b->check == hl_mix_check(b, b->size_flags, b->slack, h->cookie) &&
               ((uintptr_t)b & (HL_SEGMENT - 1)) + hl_block_size(b) <= HL_SEGMENT &&
               *hl_block_footer(b) == b->size_flags;
     hl_track_leave();
@@ -622,7 +623,7 @@ static inline void fast_unlock(hl_tlheap *t, bool done, const char *op) {
 /* The fast path of malloc: a block from the thread cache, or NULL.  Remote
  * frees waiting on the stack send the caller to the locked path, which
  * drains them (into the cache). */
-static inline void *cache_malloc(hl_tlheap *t, size_t n, const char *op) {
+static inline __attribute__((always_inline)) void *cache_malloc(hl_tlheap *t, size_t n, const char *op) {
     if (n > HL_CACHE_MAX_BLOCK - HL_OVERHEAD || atomic_load_explicit(&t->remote, memory_order_relaxed))
         return NULL;
     hl_thread *th = me;
@@ -641,17 +642,15 @@ static inline void *cache_malloc(hl_tlheap *t, size_t n, const char *op) {
 static __attribute__((noinline)) void *cache_take_slow(hl_heap *h, size_t n) { return hl__cache_take(h, n); }
 
 /* --- the API ------------------------------------------------------------------------------ */
-void *hl_malloc(size_t n) {
-    hl_tlheap *t = me ? me->heap : NULL;
-    void *p;
-    if (t && (p = cache_malloc(t, n, "malloc"))) return p;
+/* hl_malloc's locked path, out of line so that the fast path saves no registers. */
+static __attribute__((noinline)) void *malloc_slow(hl_tlheap *t, size_t n) {
     size_t drained = t ? t->remote_drained : 0;   /* the owner's own counter */
     t = enter();
     if (!t) {
         errno = ENOMEM;
         return NULL;
     }
-    p = NULL;
+    void *p = NULL;
     if (t->remote_drained != drained && n <= HL_CACHE_MAX_BLOCK - HL_OVERHEAD) {
         hl_track_enter();
         p = cache_take_slow(t->heap, n);   /* the drain may have filled it */
@@ -661,6 +660,13 @@ void *hl_malloc(size_t n) {
     if (!p && hl__cache_flush(t->heap)) p = hl_heap_malloc(t->heap, n);   /* cached memory before failing */
     leave(t);
     return p;
+}
+
+void *hl_malloc(size_t n) {
+    hl_tlheap *t = me ? me->heap : NULL;
+    void *p;
+    if (t && (p = cache_malloc(t, n, "malloc"))) return p;
+    return malloc_slow(t, n);
 }
 
 void *hl_calloc(size_t count, size_t size) {
@@ -710,10 +716,9 @@ int hl_posix_memalign(void **out, size_t align, size_t n) {
 /* The fast path of a free of the caller's own small block: into the cache.
  * False sends it to the locked path (a full list, a large or odd block, a
  * block on its way back from another thread, a stopped world). */
-static inline bool cache_free(hl_tlheap *t, void *p) {
+static inline __attribute__((always_inline)) bool cache_free(hl_thread *th, hl_tlheap *t, void *p) {
     if (atomic_load_explicit(&t->remote, memory_order_relaxed) || !plain_used_block(t->heap, p) || pending(p))
         return false;
-    hl_thread *th = me;
     if (!fast_begin(th)) return false;
     fast_lock(t);
     hl_track_enter();
@@ -725,20 +730,25 @@ static inline bool cache_free(hl_tlheap *t, void *p) {
     return done;
 }
 
-void hl_free(void *p) {
-    if (!p) return;
-    bool large;
-    hl_heap *h = hl__registry_owner(p, &large);
+/* The caller's own small block whose list was full (its heap's lock held):
+ * half the list back to the heap, the block into the cache; false if it was
+ * not for the cache after all. */
+static bool trim_put(hl_heap *h, void *p) {
+    if (!plain_used_block(h, p) || pending(p) || !hl__cache_trim_put(h, hl_payload_block(p))) return false;
+    HL_AFTER(h, "free");
+    return true;
+}
+
+/* hl_free past the cache, out of line so that the fast path saves no registers. */
+static __attribute__((noinline)) void free_slow(void *p, hl_heap *h, bool large, hl_thread *th) {
     if (!h) {
         not_ours("free", p);
         return;
     }
     hl_tlheap *o = h->owner;
-    hl_thread *th = me;
     if (th && o == th->heap) {
-        if (!large && cache_free(o, p)) return;
         enter();
-        free_locked(o, p, large);
+        if (large || !trim_put(o->heap, p)) free_locked(o, p, large);
         leave(o);
         return;
     }
@@ -749,10 +759,19 @@ void hl_free(void *p) {
     free_into(o, p, large);   /* large blocks, abandoned heaps, and misuse to diagnose */
 }
 
+void hl_free(void *p) {
+    if (!p) return;
+    bool large;
+    hl_heap *h = hl__registry_lookup(p, &large);
+    hl_thread *th = me;
+    if (h && th && h->owner == th->heap && !large && cache_free(th, h->owner, p)) return;
+    free_slow(p, h, large, th);
+}
+
 size_t hl_malloc_usable_size(const void *p) {
     if (!p) return 0;
     bool large;
-    hl_heap *h = hl__registry_owner(p, &large);
+    hl_heap *h = hl__registry_lookup(p, &large);
     if (!h) {
         not_ours("usable_size", p);
         return 0;
@@ -767,7 +786,7 @@ size_t hl_malloc_usable_size(const void *p) {
 void *hl_realloc(void *p, size_t n) {
     if (!p) return hl_malloc(n);
     bool large;
-    hl_heap *h = hl__registry_owner(p, &large);
+    hl_heap *h = hl__registry_lookup(p, &large);
     if (!h) {
         not_ours("realloc", p);
         errno = EINVAL;

@@ -1,17 +1,19 @@
 /*
  * hl_tcache.h - the fast paths of the thread cache (src/tcache.c explains the
  * cache), inline so that hl_malloc and hl_free compile into one straight run
- * of code: no lock, no atomic operation, no system call, no call but the
- * registry lookup of a link.
+ * of code: no lock, no atomic operation, no system call, no call (the
+ * registry lookup of a link is inline too).
  */
 #ifndef HL_TCACHE_H
 #define HL_TCACHE_H
 
 #include "hl_core.h"
 #include "hl_global.h"
+#include "hl_registry.h"
 
 void hl__cache_fill(hl_block *b);
 void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link);
+bool hl__cache_trim_put(hl_heap *h, hl_block *b);
 
 /* Takes used block b (a plain used region block of h whose header the caller
  * verified) into the cache; false if its size is not cached or its list is
@@ -54,8 +56,14 @@ static inline __attribute__((always_inline)) void *hl__cache_take(hl_heap *h, si
         old_slack > size - HL_OVERHEAD)
         return hl__cache_corrupted(h, b, false);
     hl_block *next = b->next_free;
-    bool large;
-    if (next && (c->count[i] < 2 || (uintptr_t)next % HL_ALIGN || hl__registry_owner(next, &large) != h || large))
+    /* A link into b's own segment needs no lookup: b's segment is a region
+     * segment of h (b got on the list through a lookup of its own, and a
+     * region is not released while it holds a cached block), so the registry
+     * would say h.  Any other link is looked up: h's region segments' entry
+     * is h itself (a large mapping's has bit 0 set). */
+    if (next && (c->count[i] < 2 || (uintptr_t)next % HL_ALIGN ||
+                 ((((uintptr_t)next ^ (uintptr_t)b) >> HL_SEGMENT_SHIFT) &&
+                  hl__registry_entry(next) != (uintptr_t)h)))
         return hl__cache_corrupted(h, b, true);
     c->head[i] = next;
     c->count[i]--;

@@ -13,14 +13,14 @@
  */
 #include "hl_core.h"
 #include "hl_global.h"
+#include "hl_registry.h"
 
-#include <stdatomic.h>
 #include <sys/mman.h>
 
-enum { LEAF_BITS = 12, TOP_BITS = 47 - HL_SEGMENT_SHIFT - LEAF_BITS };
+enum { LEAF_BITS = HL_REG_LEAF_BITS };
 
-typedef _Atomic uintptr_t entry;
-static _Atomic(entry *) top[1u << TOP_BITS];
+typedef hl__reg_entry entry;
+_Atomic(entry *) hl__registry_top[1u << HL_REG_TOP_BITS];
 
 static bool index_of(uintptr_t addr, size_t *t, size_t *l) {
     if (addr >> 47) return false;
@@ -31,11 +31,11 @@ static bool index_of(uintptr_t addr, size_t *t, size_t *l) {
 }
 
 static entry *leaf(size_t t, bool create) {
-    entry *lf = atomic_load_explicit(&top[t], memory_order_acquire);
+    entry *lf = atomic_load_explicit(&hl__registry_top[t], memory_order_acquire);
     if (lf || !create) return lf;
     entry *fresh = hl__map(sizeof(entry) << LEAF_BITS);
     if (!fresh) return NULL;
-    if (!atomic_compare_exchange_strong(&top[t], &lf, fresh)) {
+    if (!atomic_compare_exchange_strong(&hl__registry_top[t], &lf, fresh)) {
         hl__unmap(fresh, sizeof(entry) << LEAF_BITS);   /* another thread won; use its leaf */
         return lf;
     }
@@ -64,12 +64,4 @@ bool hl__registry_add(const void *base, size_t size, hl_heap *h, bool large) {
 
 void hl__registry_remove(const void *base, size_t size) { set_range(base, size, 0); }
 
-hl_heap *hl__registry_owner(const void *p, bool *large) {
-    size_t t, l;
-    if (!index_of((uintptr_t)p, &t, &l)) return NULL;
-    entry *lf = leaf(t, false);
-    if (!lf) return NULL;
-    uintptr_t e = atomic_load_explicit(&lf[l], memory_order_acquire);
-    *large = e & 1u;
-    return (hl_heap *)(e & ~(uintptr_t)1);
-}
+hl_heap *hl__registry_owner(const void *p, bool *large) { return hl__registry_lookup(p, large); }

@@ -56,34 +56,63 @@ void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link) {
 }
 
 
+/* Gives at most max blocks of list i back to the free lists, newest first
+ * (the caller holds the heap's lock and has told the tools); stops at a
+ * corrupted header, which it reports and leaves in place for the checker.
+ * Returns how many the heap took (it refuses one next to a corrupted block). */
+static size_t release_list(hl_heap *h, size_t i, size_t max) {
+    hl_cache *c = &h->cache;
+    size_t taken = 0, released = 0;
+    while (c->head[i] && taken < max) {
+        hl_block *b = c->head[i];
+        if (b->size_flags != (hl_cache_class_size(i) | cached_flags) || !hl__header_ok(h, b)) {
+            hl__cache_corrupted(h, b, false);
+            break;   /* the rest of this list cannot be trusted: the checker will say why */
+        }
+        c->head[i] = b->next_free;
+        c->count[i]--;
+        taken++;
+        /* to the heap, the cached block is a used one */
+        size_t size = hl_block_size(b);
+        b->size_flags = size | HL_USED;
+        b->check ^= hl_cached_key(h->cookie);
+        *hl_block_footer(b) = size | HL_USED;
+        c->bytes_delta += hl_block_usable(b) - b->slack;   /* st is about to subtract it */
+        if (hl__release_block(h, hl__region_of(h, b), b)) released++;
+    }
+    return released;
+}
+
 /* Gives every cached block back to the free lists (the caller holds the
  * heap's lock): at thread exit, before a heap is abandoned, and when the heap
  * would otherwise have to grow or fail. */
 size_t hl__cache_flush(hl_heap *h) {
-    hl_cache *c = &h->cache;
     size_t flushed = 0;
     hl_track_enter();   /* cached blocks are freed memory to memcheck: these reads are the allocator's */
-    for (size_t i = 0; i < HL_CACHE_CLASSES; i++) {
-        while (c->head[i]) {
-            hl_block *b = c->head[i];
-            if (b->size_flags != (hl_cache_class_size(i) | cached_flags) || !hl__header_ok(h, b)) {
-                hl__cache_corrupted(h, b, false);
-                break;   /* the rest of this list cannot be trusted: the checker will say why */
-            }
-            c->head[i] = b->next_free;
-            c->count[i]--;
-            /* to the heap, the cached block is a used one */
-            size_t size = hl_block_size(b);
-            b->size_flags = size | HL_USED;
-            b->check ^= hl_cached_key(h->cookie);
-            *hl_block_footer(b) = size | HL_USED;
-            c->bytes_delta += hl_block_usable(b) - b->slack;   /* st is about to subtract it */
-            if (hl__release_block(h, hl__region_of(h, b), b)) flushed++;
-        }
-    }
+    for (size_t i = 0; i < HL_CACHE_CLASSES; i++) flushed += release_list(h, i, SIZE_MAX);
     if (flushed) HL_TRACE(h, "cache flush: %zu blocks", flushed);
     hl_track_leave();
     return flushed;
+}
+
+/* A free that found the list of b's size full (the caller holds the heap's
+ * lock and verified b, a plain used small block of h): half the list goes
+ * back to the free lists under this one lock, so that the next frees of that
+ * size find room without it, and b takes its place in the cache.  False if b
+ * is not cached (not a cached size, or its list was not full: the caller
+ * frees it as before). */
+bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
+    hl_track_enter();   /* b's header, and cached blocks: memory the caller may not touch */
+    size_t size = hl_block_size(b);
+    size_t i = hl_cache_class(size);
+    bool put = false;
+    if (size <= HL_CACHE_MAX_BLOCK && h->cache.count[i] >= hl_cache_depth(i)) {
+        size_t released = release_list(h, i, hl_cache_depth(i) / 2);
+        put = hl__cache_put(h, b);
+        HL_TRACE(h, "free(%p) (cache, %zu blocks of %zu bytes back to the heap)", hl_block_payload(b), released, size);
+    }
+    hl_track_leave();
+    return put;
 }
 
 size_t hl__cache_blocks(const hl_heap *h) {

@@ -73,22 +73,73 @@ static void test_freed_block_comes_back(void **state) {
     tu_assert_no_errors();
 }
 
+/* A free that finds its list full gives the newest half of the list back to
+ * the heap under one lock (src/tcache.c, hl__cache_trim_put) and takes the
+ * list's place; the next frees of that size are cached again. */
 static void test_each_size_keeps_at_most_depth_blocks(void **state) {
     (void)state;
-    enum { N = HL_CACHE_DEPTH + 10 };
     const int depth = (int)hl_cache_depth(hl_cache_class(224));   /* a 200-byte request's block */
-    void *p[N];
+    enum { EXTRA = 10 };                                          /* frees past a full list */
+    const int N = depth + EXTRA;
+    void *p[HL_CACHE_DEPTH + EXTRA];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = hl_malloc(200));
     hl_global_stats before = stats();
-    for (int i = 0; i < N; i++) hl_free(p[i]);
+    for (int i = 0; i < depth; i++) hl_free(p[i]);
+    hl_global_stats full = stats();
+    assert_int_equal(full.cached_blocks - before.cached_blocks, depth);
+    hl_free(p[depth]);   /* the list is full: p[depth - 1] .. p[depth / 2] go back to the heap */
+    hl_global_stats trimmed = stats();
+    assert_int_equal(trimmed.cached_blocks - before.cached_blocks, depth / 2 + 1);
+    assert_int_equal(trimmed.bytes_free - full.bytes_free, (size_t)(depth / 2) * 224);   /* the half, coalesced or not */
+    for (int i = depth + 1; i < N; i++) hl_free(p[i]);
     hl_global_stats after = stats();
-    assert_true(depth < N);
-    assert_int_equal(after.cached_blocks - before.cached_blocks, depth);
+    assert_true(EXTRA - 1 < depth / 2);   /* no second trim in this test */
+    assert_int_equal(after.cached_blocks - before.cached_blocks, depth / 2 + EXTRA);
     assert_int_equal(before.blocks_in_use - after.blocks_in_use, N);
     assert_int_equal(hl_check_all(NULL), 0);
-    /* the cached ones come back first, newest first */
-    for (int i = 0; i < depth; i++) assert_ptr_equal(hl_malloc(200), p[depth - 1 - i]);
-    for (int i = 0; i < depth; i++) hl_free(p[i]);
+    /* the cached ones come back first, newest first: the frees past the trim, then the older half */
+    for (int i = N - 1; i >= depth; i--) assert_ptr_equal(hl_malloc(200), p[i]);
+    for (int i = depth / 2 - 1; i >= 0; i--) assert_ptr_equal(hl_malloc(200), p[i]);
+    assert_int_equal(stats().cached_blocks, before.cached_blocks);
+    for (int i = 0; i < depth / 2; i++) hl_free(p[i]);
+    for (int i = depth; i < N; i++) hl_free(p[i]);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
+/* A cached block's link into another segment of the heap is looked up in the
+ * registry (one into the block's own segment needs no lookup) and followed. */
+static void test_link_across_segments_is_followed(void **state) {
+    (void)state;
+    enum { FILLER = 96 * 1024, MAX_FILLERS = 200, MAX_SMALL = 4096 };
+    void *filler[MAX_FILLERS];
+    void *small[MAX_SMALL];
+    void *x = hl_malloc(500);
+    assert_non_null(x);
+    uintptr_t seg = (uintptr_t)x / HL_SEGMENT;
+    int nf = 0, ns = 0;
+    /* fill x's region until the heap has to take another segment */
+    while (nf < MAX_FILLERS && (filler[nf] = hl_malloc(FILLER)) != NULL &&
+           (uintptr_t)filler[nf] / HL_SEGMENT == seg)
+        nf++;
+    assert_true(nf < MAX_FILLERS);
+    assert_non_null(filler[nf]);
+    nf++;
+    /* then small blocks until one lies outside x's segment */
+    while (ns < MAX_SMALL && (small[ns] = hl_malloc(500)) != NULL && (uintptr_t)small[ns] / HL_SEGMENT == seg) ns++;
+    assert_true(ns < MAX_SMALL);
+    void *y = small[ns];
+    assert_non_null(y);
+    assert_ptr_equal(heap_of(y), heap_of(x));
+    hl_free(x);
+    hl_free(y);   /* the list: y -> x, x in another segment */
+    assert_int_equal(hl_check_all(NULL), 0);
+    assert_ptr_equal(hl_malloc(500), y);   /* y's link to x is looked up, found to be this heap's */
+    assert_ptr_equal(hl_malloc(500), x);
+    hl_free(x);
+    hl_free(y);
+    for (int i = 0; i < ns; i++) hl_free(small[i]);
+    for (int i = 0; i < nf; i++) hl_free(filler[i]);
     assert_int_equal(hl_check_all(NULL), 0);
     tu_assert_no_errors();
 }
@@ -270,6 +321,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_freed_block_comes_back, setup),
         cmocka_unit_test_setup(test_each_size_keeps_at_most_depth_blocks, setup),
+        cmocka_unit_test_setup(test_link_across_segments_is_followed, setup),
         cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
         cmocka_unit_test_setup(test_overwritten_link_is_reported, setup),
         cmocka_unit_test_setup(test_forged_cached_header_is_reported, setup),
