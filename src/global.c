@@ -771,7 +771,7 @@ void hl_free(void *p) {
 size_t hl_malloc_usable_size(const void *p) {
     if (!p) return 0;
     bool large;
-    hl_heap *h = hl__registry_lookup(p, &large);
+    hl_heap *h = hl__registry_owner(p, &large);   /* not a fast path: the out-of-line lookup */
     if (!h) {
         not_ours("usable_size", p);
         return 0;
@@ -786,7 +786,7 @@ size_t hl_malloc_usable_size(const void *p) {
 void *hl_realloc(void *p, size_t n) {
     if (!p) return hl_malloc(n);
     bool large;
-    hl_heap *h = hl__registry_lookup(p, &large);
+    hl_heap *h = hl__registry_owner(p, &large);   /* not a fast path: the out-of-line lookup */
     if (!h) {
         not_ours("realloc", p);
         errno = EINVAL;
