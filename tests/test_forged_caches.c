@@ -1,0 +1,315 @@
+/*
+ * test_forged_caches.c - the checker against forged state of the two caches
+ * and the region index (invariants/check_cache.c, check_large.c,
+ * check_regions.c): each forgery is reported as the invariant it breaks, by
+ * id and name, and the heap checks clean once it is undone.
+ *
+ *   thread cache   a list's count above its depth, shorter or longer than
+ *                  its list, a head that is no block header, a block forged
+ *                  inside a live payload and listed (a node the block walk
+ *                  never saw);
+ *   large cache    a cached mapping's owner, base, size, age and block
+ *                  header, a misaligned head, a buffer heap with a cache;
+ *   region index   an entry missing, entries out of order, an entry that is
+ *                  none of the regions, an index that is not readable.
+ *
+ * The layout written here is the documented one of src/hl_internal.h.
+ */
+#include "test_util.h"  /* first: it includes what cmocka.h needs */
+
+#include <sys/mman.h>
+
+#include <cmocka.h>
+
+#include "hl_global.h"   /* the owner heap of a global pointer */
+
+enum { MIB = 1 << 20 };
+
+static int setup(void **state) {
+    (void)state;
+    tu_errors_install();
+    tu_errors_clear();
+    return 0;
+}
+
+/* The check must fail with invariant `id`, named `name`, its message
+ * containing `what`. */
+#define expect_report(rc, rep, inv, name, what)                 \
+    do {                                                        \
+        assert_int_equal((rc), (inv));                          \
+        assert_int_equal((rep).id, (inv));                      \
+        assert_string_equal((rep).invariant, (name));           \
+        assert_non_null(strstr((rep).message, (what)));         \
+    } while (0)
+
+/* --- the thread cache of a global heap --------------------------------------------- */
+static hl_heap *heap_of(const void *p) {
+    bool large;
+    return hl__registry_owner(p, &large);
+}
+
+static void test_cache_counts_forged(void **state) {
+    (void)state;
+    void *p = hl_malloc(600);   /* a 624-byte block: its own list, empty so far */
+    assert_non_null(p);
+    hl_heap *h = heap_of(p);
+    hl_block *b = hl_payload_block(p);
+    size_t i = hl_cache_class(hl_block_size(b));
+    unsigned before = h->cache.count[i];
+    hl_free(p);   /* cached: head[i] is b */
+    assert_int_equal(h->cache.count[i], before + 1);
+    assert_ptr_equal(h->cache.head[i], b);
+    assert_int_equal(hl_check_all(NULL), 0);
+    const uint32_t count = h->cache.count[i];
+    hl_check_report rep;
+
+    h->cache.count[i] = hl_cache_depth(i) + 1;   /* more than a list may hold */
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "at most");
+    assert_int_equal(rep.found, hl_cache_depth(i) + 1);
+
+    h->cache.count[i] = count + 1;   /* the list ends before its count */
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "ends the list before its count");
+
+    h->cache.count[i] = count - 1;   /* the list goes on past it */
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "continues the list past its count");
+
+    h->cache.count[i] = count;
+    assert_int_equal(hl_check_all(NULL), 0);
+    assert_ptr_equal(hl_malloc(600), p);   /* still the cached block */
+    assert_int_equal(h->cache.count[i], count - 1);
+
+    /* A heap without a cache lists nothing (the block walk would first
+     * refuse any header that reads cached: this list names a used block). */
+    assert_int_equal(h->cache.count[i], 0);
+    h->cache.enabled = 0;
+    h->cache.head[i] = b;
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "none if the heap has no cache");
+    h->cache.head[i] = NULL;
+    h->cache.enabled = 1;
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(p);
+    tu_assert_no_errors();
+}
+
+static void test_cache_head_forged(void **state) {
+    (void)state;
+    char *live = hl_malloc(500);
+    void *p = hl_malloc(600);
+    assert_non_null(live);
+    assert_non_null(p);
+    memset(live, 0, 500);
+    hl_heap *h = heap_of(p);
+    hl_block *b = hl_payload_block(p);
+    size_t i = hl_cache_class(hl_block_size(b));
+    hl_free(p);
+    assert_ptr_equal(h->cache.head[i], b);
+    hl_check_report rep;
+
+    /* aligned, inside a region's blocks, but zeros: no header */
+    h->cache.head[i] = (hl_block *)(live + 64);
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "its head,");
+    assert_non_null(strstr(rep.message, "does not point at a block header"));
+    assert_int_equal(rep.found, (uintptr_t)(live + 64));
+
+    h->cache.head[i] = (hl_block *)((char *)b + 8);   /* not 16-byte aligned */
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "16-byte aligned");
+
+    /* A sound cached header forged in a live payload and put on the list:
+     * every list node checks, but the lists hold one block more than the
+     * block walk found cached. */
+    hl_block *fake = (hl_block *)(live + 64);
+    fake->size_flags = hl_block_size(b) | HL_USED | HL_CACHED;
+    fake->slack = 0;
+    fake->check = hl_check_word(fake, fake->size_flags, 0, h->cookie);
+    fake->next_free = b;
+    h->cache.head[i] = fake;
+    h->cache.count[i]++;
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_MEMBERSHIP, "list-membership", "listed twice");
+    assert_int_equal(rep.found, rep.expected + 1);   /* lists hold one more than the regions */
+    h->cache.count[i]--;
+    h->cache.head[i] = b;
+    assert_int_equal(hl_check_all(NULL), 0);
+
+    assert_ptr_equal(hl_malloc(600), p);
+    hl_free(p);
+    hl_free(live);
+    tu_assert_no_errors();
+}
+
+/* --- the large cache of an explicit heap ------------------------------------------- */
+static hl_heap *mmap_heap(size_t grow_size) {
+    hl_config cfg = { .policy = HL_SEGREGATED_FIT, .source = HL_SOURCE_MMAP, .grow_size = grow_size };
+    hl_heap *h = hl_heap_create(&cfg);
+    assert_non_null(h);
+    return h;
+}
+
+static hl_large *one_cached_mapping(hl_heap *h) {
+    void *p = hl_heap_malloc(h, 2 * MIB);
+    assert_non_null(p);
+    hl_heap_free(h, p);
+    hl_large *l = h->lcache;
+    assert_non_null(l);
+    assert_null(tu_read_word(&l->next));
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    return l;
+}
+
+static void reseal(hl_heap *h, hl_large *l) {
+    size_t seal = hl_lcached_seal(h->cookie, l);
+    tu_write_word(&l->seal, seal);
+}
+
+static void test_cached_mapping_forged(void **state) {
+    (void)state;
+    hl_heap *h = mmap_heap(0);
+    hl_large *l = one_cached_mapping(h);
+    hl_block *b = hl_large_block(l);
+    hl_check_report rep;
+
+    size_t owner = tu_read_word(&l->heap);
+    tu_write_word(&l->heap, owner + 4096);   /* someone else's */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "expected heap");
+    tu_write_word(&l->heap, owner);
+
+    size_t base = tu_read_word(&l->base);
+    tu_write_word(&l->base, base + 4096);   /* the mapping is not where its header is */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "base itself");
+    tu_write_word(&l->base, base);
+
+    size_t size = tu_read_word(&l->map_size);
+    tu_write_word(&l->map_size, 16);   /* cannot hold its own header */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "cannot hold its header");
+    assert_int_equal(rep.found, 16);
+
+    tu_write_word(&l->map_size, size + 1024 * MIB);   /* sealed, but mostly unmapped */
+    reseal(h, l);
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "are not all mapped");
+    tu_write_word(&l->map_size, size);
+    reseal(h, l);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+
+    /* older than the cache lets a mapping wait */
+    uint64_t clock = h->large_clock;
+    h->large_clock = tu_read_word(&l->pad) + HL_LCACHE_AGE + 1;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "older than");
+    h->large_clock = clock;
+    /* cached at an operation still to come */
+    size_t pad = tu_read_word(&l->pad);
+    tu_write_word(&l->pad, clock + 1);
+    reseal(h, l);
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "older than");
+    assert_int_equal(rep.found, clock + 1);
+    tu_write_word(&l->pad, pad);
+    reseal(h, l);
+
+    /* the free block header after it: a slack, or a used flag */
+    size_t sf = tu_read_word(&b->size_flags);
+    tu_write_word(&b->size_flags, sf | HL_USED);
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "expected free|large");
+    tu_write_word(&b->size_flags, sf);
+    uint32_t slack = 8;
+    tu_poke(&b->slack, &slack, sizeof slack);
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "(slack 8)");
+    slack = 0;
+    tu_poke(&b->slack, &slack, sizeof slack);
+
+    /* the head is no page */
+    h->lcache = (hl_large *)((char *)l + 16);
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "misaligned or not mapped");
+    h->lcache = l;
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+
+    assert_non_null(hl_heap_malloc(h, 2 * MIB));   /* the cached mapping serves it */
+    assert_int_equal(tu_stats(h).large_cached, 0);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    tu_assert_no_errors();
+    hl_heap_destroy(h);
+}
+
+static void test_buffer_heap_has_no_caches(void **state) {
+    (void)state;
+    static _Alignas(16) unsigned char buf[64 * 1024];
+    hl_config cfg = { .policy = HL_FIRST_FIT, .source = HL_SOURCE_BUFFER, .buffer = buf, .buffer_size = sizeof buf };
+    hl_heap *h = hl_heap_create(&cfg);
+    assert_non_null(h);
+    assert_null(h->lcache);
+    hl_check_report rep;
+    static _Alignas(4096) unsigned char elsewhere[4096];
+    h->lcache = (hl_large *)elsewhere;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "its large cache starts at");
+    h->lcache = NULL;
+    h->large = (hl_large *)elsewhere;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_LARGE, "large", "its large list starts at");
+    h->large = NULL;
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    hl_heap_destroy(h);
+    tu_assert_no_errors();
+}
+
+/* --- the region index ---------------------------------------------------------------- */
+static void test_region_index_forged(void **state) {
+    (void)state;
+    hl_heap *h = mmap_heap(4096);
+    enum { N = 8 };
+    void *p[N];
+    for (int i = 0; i < N; i++) assert_non_null(p[i] = hl_heap_malloc(h, 3000));   /* a region each */
+    size_t n = h->rindex_count;
+    assert_true(n >= 3);
+    assert_int_equal(n, tu_stats(h).regions);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    hl_check_report rep;
+
+    h->rindex_count = n - 1;   /* a region missing */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "but the heap has");
+    assert_int_equal(rep.expected, n);
+    assert_int_equal(rep.found, n - 1);
+    h->rindex_count = n;
+
+    size_t cap = h->rindex_cap;
+    h->rindex_cap = n - 1;   /* more entries than the mapping holds */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "but the heap has");
+    h->rindex_cap = cap;
+
+    hl_region **index = h->rindex;
+    h->rindex = NULL;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "its region index holds");
+    void *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(none != MAP_FAILED);
+    h->rindex = none;
+    h->rindex_cap = 4096 / sizeof *h->rindex;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "is not readable");
+    h->rindex = index;
+    h->rindex_cap = cap;
+    assert_int_equal(munmap(none, 4096), 0);
+
+    hl_region *first = index[0], *second = index[1];
+    index[0] = second;   /* out of order: a lookup would miss */
+    index[1] = first;
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "entry 1");
+    assert_non_null(strstr(rep.message, "is not above entry 0"));
+    index[0] = first;
+    index[1] = second;
+
+    hl_region *last = index[n - 1];
+    index[n - 1] = (hl_region *)((char *)last + 16);   /* in order, but no region */
+    expect_report(hl_heap_check(h, &rep), rep, HL_INV_REGION, "region", "is none of its regions");
+    index[n - 1] = last;
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+
+    for (int i = 0; i < N; i++) hl_heap_free(h, p[i]);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    tu_assert_no_errors();
+    hl_heap_destroy(h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_cache_counts_forged, setup),
+        cmocka_unit_test_setup(test_cache_head_forged, setup),
+        cmocka_unit_test_setup(test_cached_mapping_forged, setup),
+        cmocka_unit_test_setup(test_buffer_heap_has_no_caches, setup),
+        cmocka_unit_test_setup(test_region_index_forged, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
