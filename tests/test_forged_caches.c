@@ -17,6 +17,7 @@
  */
 #include "test_util.h"  /* first: it includes what cmocka.h needs */
 
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include <cmocka.h>
@@ -48,13 +49,16 @@ static hl_heap *heap_of(const void *p) {
     return hl__registry_owner(p, &large);
 }
 
+/* A header's size, read past ASan's poison of heap metadata. */
+static size_t size_of(const hl_block *b) { return tu_read_word(&b->size_flags) & ~HL_FLAGS; }
+
 static void test_cache_counts_forged(void **state) {
     (void)state;
     void *p = hl_malloc(600);   /* a 624-byte block: its own list, empty so far */
     assert_non_null(p);
     hl_heap *h = heap_of(p);
     hl_block *b = hl_payload_block(p);
-    size_t i = hl_cache_class(hl_block_size(b));
+    size_t i = hl_cache_class(size_of(b));
     unsigned before = h->cache.count[i];
     hl_free(p);   /* cached: head[i] is b */
     assert_int_equal(h->cache.count[i], before + 1);
@@ -100,7 +104,7 @@ static void test_cache_head_forged(void **state) {
     memset(live, 0, 500);
     hl_heap *h = heap_of(p);
     hl_block *b = hl_payload_block(p);
-    size_t i = hl_cache_class(hl_block_size(b));
+    size_t i = hl_cache_class(size_of(b));
     hl_free(p);
     assert_ptr_equal(h->cache.head[i], b);
     hl_check_report rep;
@@ -118,7 +122,7 @@ static void test_cache_head_forged(void **state) {
      * every list node checks, but the lists hold one block more than the
      * block walk found cached. */
     hl_block *fake = (hl_block *)(live + 64);
-    fake->size_flags = hl_block_size(b) | HL_USED | HL_CACHED;
+    fake->size_flags = size_of(b) | HL_USED | HL_CACHED;
     fake->slack = 0;
     fake->check = hl_check_word(fake, fake->size_flags, 0, h->cookie);
     fake->next_free = b;
@@ -134,6 +138,52 @@ static void test_cache_head_forged(void **state) {
     hl_free(p);
     hl_free(live);
     tu_assert_no_errors();
+}
+
+/* The remote-free stack of a heap is walked by hl_check_all: a head that is
+ * no used block of that heap is reported. */
+static void test_remote_stack_forged(void **state) {
+    (void)state;
+    void *p = hl_malloc(48);
+    assert_non_null(p);
+    hl_tlheap *t = heap_of(p)->owner;
+    assert_non_null(t);
+    assert_null(atomic_load(&t->remote));   /* nothing freed by other threads waits */
+    static _Alignas(16) char elsewhere[64];   /* in no region of any heap */
+    atomic_store(&t->remote, (void *)(elsewhere + 16));
+    hl_check_report rep;
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "remote-free stack");
+    assert_ptr_equal(rep.block, elsewhere + 16);
+    atomic_store(&t->remote, NULL);
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(p);
+    tu_assert_no_errors();
+}
+
+/* A global large block too big for the large cache is unmapped when freed:
+ * a second free finds no heap owning it, and is still named a double free. */
+static void test_unmapped_large_double_free(void **state) {
+    (void)state;
+    enum { BIG = 80 << 20 };   /* past the one-mapping bound of the large cache */
+    char *p = hl_malloc(BIG);
+    assert_non_null(p);
+    p[0] = 1;
+    p[BIG - 1] = 2;
+    hl_free(p);
+    assert_null(heap_of(p));   /* unmapped, not cached */
+    tu_misuse_begin();
+    hl_free(p);
+    tu_misuse_end();
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, p, NULL, "free");
+    assert_non_null(strstr(tu_errors()->e[0].message, "already freed"));
+    tu_errors_clear();
+    static _Alignas(16) char never[32];   /* never a heaplab block: an invalid pointer */
+    tu_misuse_begin();
+    hl_free(never + 16);
+    tu_misuse_end();
+    tu_assert_one_error(HL_ERR_INVALID_POINTER, never + 16, NULL, "free");
+    tu_errors_clear();
+    assert_int_equal(hl_check_all(NULL), 0);
 }
 
 /* --- the large cache of an explicit heap ------------------------------------------- */
@@ -155,8 +205,13 @@ static hl_large *one_cached_mapping(hl_heap *h) {
     return l;
 }
 
+/* Seals l as the cache would, computed on a copy (its header is poisoned to ASan). */
 static void reseal(hl_heap *h, hl_large *l) {
-    size_t seal = hl_lcached_seal(h->cookie, l);
+    hl_large copy;
+    tu_peek(&copy, l, sizeof copy);
+    uint64_t x = h->cookie ^ (copy.pad * 0xc4ceb9fe1a85ec53ull);
+    uint64_t seal = hl_seal(x, l, (uint64_t)(uintptr_t)copy.next, (uint64_t)(uintptr_t)copy.prev,
+                            (uint64_t)(uintptr_t)copy.base, copy.map_size);
     tu_write_word(&l->seal, seal);
 }
 
@@ -307,6 +362,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_cache_counts_forged, setup),
         cmocka_unit_test_setup(test_cache_head_forged, setup),
+        cmocka_unit_test_setup(test_remote_stack_forged, setup),
+        cmocka_unit_test_setup(test_unmapped_large_double_free, setup),
         cmocka_unit_test_setup(test_cached_mapping_forged, setup),
         cmocka_unit_test_setup(test_buffer_heap_has_no_caches, setup),
         cmocka_unit_test_setup(test_region_index_forged, setup),
