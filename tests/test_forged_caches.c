@@ -17,6 +17,7 @@
  */
 #include "test_util.h"  /* first: it includes what cmocka.h needs */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -184,6 +185,58 @@ static void test_unmapped_large_double_free(void **state) {
     tu_assert_one_error(HL_ERR_INVALID_POINTER, never + 16, NULL, "free");
     tu_errors_clear();
     assert_int_equal(hl_check_all(NULL), 0);
+}
+
+/* A thread's exit gives its cached blocks back to the free lists; a cached
+ * header found overwritten there is reported, and left in place (the rest of
+ * its list cannot be trusted) for the checker. */
+typedef struct exiting {
+    void *cached, *kept;   /* a cached block, and a live one that keeps the heap */
+    size_t size_flags;     /* the cached block's header word, before the forgery */
+} exiting;
+
+static void *cache_then_exit(void *arg) {
+    exiting *e = arg;
+    e->cached = hl_malloc(64);
+    e->kept = hl_malloc(64);
+    if (!e->cached || !e->kept) return NULL;
+    hl_free(e->cached);   /* into this thread's cache */
+    hl_block *b = hl_payload_block(e->cached);
+    e->size_flags = tu_read_word(&b->size_flags);
+    tu_write_word(&b->size_flags, e->size_flags & ~(size_t)HL_CACHED);   /* no longer reads cached */
+    return NULL;   /* the exit flushes the cache */
+}
+
+static void test_exit_flush_finds_forged_header(void **state) {
+    (void)state;
+    static exiting e;
+    pthread_t th;
+    tu_misuse_begin();
+    assert_int_equal(pthread_create(&th, NULL, cache_then_exit, &e), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    tu_misuse_end();
+    assert_non_null(e.cached);
+    assert_non_null(e.kept);
+    hl_heap *h = heap_of(e.cached);
+    assert_non_null(h);   /* kept alive, abandoned, by the live block */
+    /* the exit flushes twice (before and after its last drain): a report each time */
+    const tu_error_log *log = tu_errors();
+    assert_int_equal(log->count, 2);
+    for (int k = 0; k < log->count; k++) {
+        tu_assert_error_entry(&log->e[k], HL_ERR_CORRUPTED_BLOCK, e.cached, h, "malloc");
+        assert_non_null(strstr(log->e[k].message, "the header of cached block"));
+    }
+    tu_errors_clear();
+    hl_block *b = hl_payload_block(e.cached);
+    size_t i = hl_cache_class(e.size_flags & ~HL_FLAGS);
+    assert_ptr_equal(h->cache.head[i], b);   /* left on its list */
+    hl_check_report rep;
+    assert_int_not_equal(hl_check_all(&rep), 0);
+    tu_write_word(&b->size_flags, e.size_flags);
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(e.kept);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
 }
 
 /* --- the large cache of an explicit heap ------------------------------------------- */
@@ -364,6 +417,7 @@ int main(void) {
         cmocka_unit_test_setup(test_cache_head_forged, setup),
         cmocka_unit_test_setup(test_remote_stack_forged, setup),
         cmocka_unit_test_setup(test_unmapped_large_double_free, setup),
+        cmocka_unit_test_setup(test_exit_flush_finds_forged_header, setup),
         cmocka_unit_test_setup(test_cached_mapping_forged, setup),
         cmocka_unit_test_setup(test_buffer_heap_has_no_caches, setup),
         cmocka_unit_test_setup(test_region_index_forged, setup),
