@@ -11,7 +11,12 @@
  *   large cache    a cached mapping's owner, base, size, age and block
  *                  header, a misaligned head, a buffer heap with a cache;
  *   region index   an entry missing, entries out of order, an entry that is
- *                  none of the regions, an index that is not readable.
+ *                  none of the regions, an index that is not readable;
+ *   global heaps   a remote-free stack whose head is no block; and, through
+ *                  the public API, what the caches do with misuse: a double
+ *                  free of a large block already unmapped, an overwritten
+ *                  cached header met by a thread's exit flush, the owner
+ *                  freeing a block that waits in another thread's outbox.
  *
  * The layout written here is the documented one of src/hl_internal.h.
  */
@@ -239,6 +244,76 @@ static void test_exit_flush_finds_forged_header(void **state) {
     tu_assert_no_errors();
 }
 
+/* A block another thread freed waits in that thread's outbox, tagged as on
+ * its way back; its owner freeing it meanwhile is a double free, reported,
+ * and the block reaches the owner once, when the outbox is delivered.  A
+ * block too large for the thread cache shows it on the owner's locked path. */
+typedef struct held {
+    void *p;
+    hl_tlheap *owner;
+    size_t pushed_before, pushed_held;   /* the owner's remote_pushed */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int step;   /* 1: freed into the outbox; 2: the owner has freed it again */
+} held;
+
+static void held_wait(held *x, int step) {
+    pthread_mutex_lock(&x->lock);
+    while (x->step < step) pthread_cond_wait(&x->cond, &x->lock);
+    pthread_mutex_unlock(&x->lock);
+}
+
+static void held_step(held *x, int step) {
+    pthread_mutex_lock(&x->lock);
+    x->step = step;
+    pthread_cond_broadcast(&x->cond);
+    pthread_mutex_unlock(&x->lock);
+}
+
+static void *free_and_hold(void *arg) {
+    held *x = arg;
+    hl_free(x->p);   /* into this thread's outbox: one block, far from a batch */
+    x->pushed_held = atomic_load(&x->owner->remote_pushed);
+    held_step(x, 1);
+    held_wait(x, 2);
+    return NULL;   /* the exit delivers the outbox */
+}
+
+static void test_owner_frees_block_held_in_outbox(void **state) {
+    (void)state;
+    static held x = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+    enum { BIG = 2000 };   /* a block past HL_CACHE_MAX_BLOCK, still a region block */
+    assert_true((size_t)BIG > (size_t)HL_CACHE_MAX_BLOCK);
+    x.p = hl_malloc(BIG);
+    assert_non_null(x.p);
+    x.owner = heap_of(x.p)->owner;
+    x.pushed_before = atomic_load(&x.owner->remote_pushed);
+    hl_global_stats before;
+    hl_stats_global(&before);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, free_and_hold, &x), 0);
+    held_wait(&x, 1);
+    assert_int_equal(x.pushed_held, x.pushed_before);   /* held, not yet pushed */
+    tu_misuse_begin();
+    hl_free(x.p);
+    tu_misuse_end();
+    held_step(&x, 2);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    tu_assert_one_error(HL_ERR_DOUBLE_FREE, x.p, heap_of(x.p), "free");
+    assert_non_null(strstr(tu_errors()->e[0].message, "on its way back to its owner"));
+    tu_errors_clear();
+    assert_int_equal(atomic_load(&x.owner->remote_pushed), x.pushed_before + 1);   /* delivered once */
+    assert_int_equal(hl_check_all(NULL), 0);
+    void *q = hl_malloc(16);   /* the owner's next locked malloc drains it */
+    assert_non_null(q);
+    hl_global_stats after;
+    hl_stats_global(&after);
+    assert_int_equal(after.blocks_in_use, before.blocks_in_use);   /* x.p gone, q come */
+    hl_free(q);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
 /* --- the large cache of an explicit heap ------------------------------------------- */
 static hl_heap *mmap_heap(size_t grow_size) {
     hl_config cfg = { .policy = HL_SEGREGATED_FIT, .source = HL_SOURCE_MMAP, .grow_size = grow_size };
@@ -418,6 +493,7 @@ int main(void) {
         cmocka_unit_test_setup(test_remote_stack_forged, setup),
         cmocka_unit_test_setup(test_unmapped_large_double_free, setup),
         cmocka_unit_test_setup(test_exit_flush_finds_forged_header, setup),
+        cmocka_unit_test_setup(test_owner_frees_block_held_in_outbox, setup),
         cmocka_unit_test_setup(test_cached_mapping_forged, setup),
         cmocka_unit_test_setup(test_buffer_heap_has_no_caches, setup),
         cmocka_unit_test_setup(test_region_index_forged, setup),
