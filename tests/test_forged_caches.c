@@ -486,6 +486,73 @@ static void test_region_index_forged(void **state) {
     hl_heap_destroy(h);
 }
 
+/* --- realloc of large blocks: the mapping's edge paths --------------------------------- */
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+    for (size_t i = 0; i < n; i += 4096) p[i] = (unsigned char)(seed + i / 4096);
+    p[n - 1] = (unsigned char)seed;
+}
+
+static void assert_filled(const unsigned char *p, size_t n, unsigned seed) {
+    for (size_t i = 0; i < n; i += 4096) assert_int_equal(p[i], (unsigned char)(seed + i / 4096));
+}
+
+/* A mapping that cannot grow where it lies (the next page is taken) moves,
+ * contents kept; one the heap's cap forbids to grow is refused, unchanged. */
+static void test_large_realloc_moves_or_is_refused(void **state) {
+    (void)state;
+    hl_config cfg = { .policy = HL_SEGREGATED_FIT, .source = HL_SOURCE_MMAP, .max_bytes = 16 * MIB };
+    hl_heap *h = hl_heap_create(&cfg);
+    assert_non_null(h);
+    unsigned char *p = hl_heap_malloc(h, 2 * MIB);
+    assert_non_null(p);
+    fill(p, 2 * MIB, 7);
+    hl_large *l = hl_block_large_header(hl_payload_block(p));
+    char *end = (char *)tu_read_word(&l->base) + tu_read_word(&l->map_size);
+    void *guard = mmap(end, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    assert_true(guard == end || guard == MAP_FAILED);   /* MAP_FAILED: the page was already taken */
+    unsigned char *q = hl_heap_realloc(h, p, 4 * MIB);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, p);   /* moved */
+    assert_filled(q, 2 * MIB, 7);
+    assert_int_equal(tu_stats(h).large_blocks, 1);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    if (guard == end) assert_int_equal(munmap(guard, 4096), 0);
+
+    errno = 0;
+    assert_null(hl_heap_realloc(h, q, 32 * MIB));   /* past max_bytes */
+    assert_int_equal(errno, ENOMEM);
+    assert_filled(q, 2 * MIB, 7);   /* unchanged */
+    assert_true(hl_heap_usable_size(h, q) >= 4 * MIB);
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    hl_heap_free(h, q);
+    tu_assert_no_errors();
+    hl_heap_destroy(h);
+}
+
+/* A global heap's large block grows and shrinks by whole mappings too; the
+ * registry follows, so the block is still found by its address. */
+static void test_global_large_realloc(void **state) {
+    (void)state;
+    unsigned char *p = hl_malloc(4 * MIB);
+    assert_non_null(p);
+    fill(p, 4 * MIB, 3);
+    unsigned char *q = hl_realloc(p, 12 * MIB);
+    assert_non_null(q);
+    assert_filled(q, 4 * MIB, 3);
+    fill(q, 12 * MIB, 5);
+    assert_true(hl_malloc_usable_size(q) >= 12 * MIB);
+    unsigned char *r = hl_realloc(q, 1 * MIB);   /* a shrink by far more than 1/8: the tail is unmapped */
+    assert_ptr_equal(r, q);
+    assert_filled(r, 1 * MIB, 5);
+    size_t usable = hl_malloc_usable_size(r);
+    assert_true(usable >= 1 * MIB && usable < 4 * MIB);
+    assert_non_null(heap_of(r));
+    assert_int_equal(hl_check_all(NULL), 0);
+    hl_free(r);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_cache_counts_forged, setup),
@@ -497,6 +564,8 @@ int main(void) {
         cmocka_unit_test_setup(test_cached_mapping_forged, setup),
         cmocka_unit_test_setup(test_buffer_heap_has_no_caches, setup),
         cmocka_unit_test_setup(test_region_index_forged, setup),
+        cmocka_unit_test_setup(test_large_realloc_moves_or_is_refused, setup),
+        cmocka_unit_test_setup(test_global_large_realloc, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
