@@ -140,7 +140,7 @@ plot() {   # plot FILE TITLE YLABEL COLUMN DATA
     done
     [ -n "$plots" ] || return 1
     gnuplot > "$OUT/plots/$file.log" 2>&1 <<EOF || { log "campaign_report: gnuplot failed on $file (plots/$file.log)"; return 1; }
-set terminal svg size 800,360 dynamic enhanced font 'sans,11' background rgb 'white'
+set terminal svg size 800,360 dynamic noenhanced font 'sans,11' background rgb 'white'
 set output '$OUT/plots/$file.svg'
 set datafile missing '?'
 set title "$title"
