@@ -54,22 +54,22 @@ static void test_interior_of_cached_large(void **state)
 enum { CYCLE_BUF = 256 * 1024, CYCLE_CHUNK = 8192, CYCLE_STRIDE = 32 };
 static _Alignas(16) unsigned char cycle_buf[CYCLE_BUF];
 
-static void test_list_bound_counts_overlapping_nodes(void **state)
+/* A heap of used CYCLE_CHUNK blocks filling cycle_buf, their payloads holding
+ * one chain of forged 48-byte free headers; *nodes counts them. */
+static hl_heap *forged_chain_heap(hl_policy policy, hl_block **first, size_t *nodes)
 {
-    (void)state;
     hl_config cfg = {0};
-    cfg.policy = HL_FIRST_FIT;
+    cfg.policy = policy;
     cfg.source = HL_SOURCE_BUFFER;
     cfg.buffer = cycle_buf;
     cfg.buffer_size = sizeof cycle_buf;
     hl_heap *h = hl_heap_create(&cfg);
     assert_non_null(h);
     tu_errors_install();
-
-    size_t li = hl__list_index(h, HL_MIN_BLOCK);
     assert_int_equal(hl_heap_check(h, NULL), 0);
-    hl_block *first = NULL, *prev = NULL;
-    size_t nodes = 0;
+    hl_block *prev = NULL;
+    *first = NULL;
+    *nodes = 0;
     unsigned char *p;
     while ((p = hl_heap_malloc(h, CYCLE_CHUNK)) != NULL) {
         for (size_t off = 0; off + HL_HEADER + HL_LINKS <= CYCLE_CHUNK; off += CYCLE_STRIDE) {
@@ -82,13 +82,31 @@ static void test_list_bound_counts_overlapping_nodes(void **state)
             if (prev)
                 prev->next_free = b;
             else
-                first = b;
+                *first = b;
             prev = b;
-            nodes++;
+            (*nodes)++;
         }
     }
     tu_errors_clear();   /* the last malloc's out-of-memory is not under test */
-    assert_int_equal(hl_heap_check(h, NULL), 0);
+    assert_non_null(*first);
+    assert_int_equal(hl_heap_check(h, NULL), 0);   /* forged in payloads: nothing listed yet */
+    return h;
+}
+
+static hl_block *chain_nth(hl_block *first, size_t n)
+{
+    while (n--)
+        first = first->next_free;
+    return first;
+}
+
+static void test_list_bound_counts_overlapping_nodes(void **state)
+{
+    (void)state;
+    hl_block *first;
+    size_t nodes;
+    hl_heap *h = forged_chain_heap(HL_FIRST_FIT, &first, &nodes);
+    size_t li = hl__list_index(h, HL_MIN_BLOCK);
     hl_block *saved_head = h->lists[li];   /* read after the mallocs split it */
     assert_non_null(first);
     h->lists[li] = first;
@@ -102,10 +120,7 @@ static void test_list_bound_counts_overlapping_nodes(void **state)
     assert_true(rep.expected > 0 && rep.expected < nodes);
     assert_int_equal(rep.found, rep.expected + 1);
     /* blamed: the last node that passed, the bound-th of the list */
-    hl_block *nth = first;
-    for (size_t k = 1; k < rep.expected; k++)
-        nth = nth->next_free;
-    assert_ptr_equal(rep.block, nth);
+    assert_ptr_equal(rep.block, chain_nth(first, rep.expected - 1));
     char want[128];
     snprintf(want, sizeof want, "the free lists hold more than %zu nodes (one per %d bytes of region): a cycle",
              (size_t)rep.expected, HL_MIN_BLOCK);
@@ -117,11 +132,66 @@ static void test_list_bound_counts_overlapping_nodes(void **state)
     hl_set_error_handler(NULL, NULL);
 }
 
+/* The bound reached exactly at the head of a later list: no node before it in
+ * its list, so the report names the heap, not a block. */
+static void test_list_bound_reached_at_a_head(void **state)
+{
+    (void)state;
+    hl_block *first;
+    size_t nodes;
+    hl_heap *h = forged_chain_heap(HL_SEGREGATED_FIT, &first, &nodes);
+    size_t li = hl__list_index(h, HL_MIN_BLOCK);
+    assert_true(h->nlists > li + 1);
+
+    /* the bound, as the checker computes it, from a first run */
+    hl_block *saved[HL_TLSF_LISTS];
+    assert_true(h->nlists <= HL_TLSF_LISTS);
+    for (size_t i = 0; i < h->nlists; i++) {
+        saved[i] = h->lists[i];
+        h->lists[i] = NULL;
+    }
+    h->lists[li] = first;
+    hl_check_report rep;
+    assert_int_equal(hl_heap_check(h, &rep), HL_INV_LIST_LINKS);
+    size_t bound = rep.expected;
+    assert_true(bound + 2 < nodes);
+
+    /* list li: exactly bound nodes; a later list: one more, as its head */
+    hl_block *head = chain_nth(first, bound + 1);   /* before the cut below */
+    chain_nth(first, bound - 1)->next_free = NULL;
+    size_t size = HL_MIN_BLOCK;
+    while (hl__list_index(h, size) <= li)
+        size += HL_ALIGN;
+    size_t lj = hl__list_index(h, size);
+    assert_true(lj < h->nlists);
+    head->size_flags = size;
+    head->check = hl_check_word(head, size, 0, h->cookie);
+    head->prev_free = head->next_free = NULL;
+    h->lists[lj] = head;
+
+    memset(&rep, 0, sizeof rep);
+    assert_int_equal(hl_heap_check(h, &rep), HL_INV_LIST_LINKS);
+    assert_null(rep.block);
+    assert_int_equal(rep.expected, bound);
+    assert_int_equal(rep.found, bound + 1);
+    char want[128];
+    snprintf(want, sizeof want, "the free lists hold more than %zu nodes (one per %d bytes of region): a cycle",
+             bound, HL_MIN_BLOCK);
+    assert_string_equal(rep.message, want);   /* no block to name first */
+
+    for (size_t i = 0; i < h->nlists; i++)
+        h->lists[i] = saved[i];
+    assert_int_equal(hl_heap_check(h, NULL), 0);
+    hl_heap_destroy(h);
+    hl_set_error_handler(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interior_of_cached_large),
         cmocka_unit_test(test_list_bound_counts_overlapping_nodes),
+        cmocka_unit_test(test_list_bound_reached_at_a_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
