@@ -215,6 +215,12 @@ int hl_checked_build(void);
 /* Fault injection: the next `skip` requests to h's source succeed, then the
  * following `count` fail as if the source were exhausted. */
 void hl_heap_fail_source(hl_heap *h, unsigned skip, unsigned count);
+/* Fault injection for the whole process: the next `skip` anonymous mappings
+ * heaplab asks the kernel for succeed, then the following `count` fail, as
+ * mmap failing would: a heap's regions and large blocks, and the memory of
+ * the global API (thread records and heaps, the registry's leaves).  sbrk and
+ * the caller's buffers are not affected.  hl_fail_maps(0, 0) turns it off. */
+void hl_fail_maps(unsigned skip, unsigned count);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  * Every request for memory goes through hl__source_acquire, which applies the
  * heap's cap (max_bytes over region and large-mapping bytes) and the fault
  * injection of hl_heap_fail_source, so "the source said no" is one code path.
+ * hl_fail_maps fails the anonymous mappings themselves, whoever asked.
  *
  * sbrk shares the program break with glibc's malloc and anyone else in the
  * process.  So every extension is a region of its own (never assumed
@@ -17,6 +18,7 @@
 #include "hl_core.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,7 +28,37 @@ size_t hl__page_size(void) {
     return page;
 }
 
+/* hl_fail_maps: process-wide, for the memory no heap's source accounts for
+ * (thread records, thread heaps, registry leaves, heap headers, region
+ * indexes) as well as every mapping a heap asks for.  A lock, not atomics:
+ * skip and count change together, and only while a test has them set. */
+static pthread_mutex_t map_fail_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic unsigned map_fail_count;
+static unsigned map_fail_skip;
+
+void hl_fail_maps(unsigned skip, unsigned count) {
+    pthread_mutex_lock(&map_fail_lock);
+    map_fail_skip = skip;
+    atomic_store(&map_fail_count, count);
+    pthread_mutex_unlock(&map_fail_lock);
+}
+
+static bool map_fails(void) {
+    if (!atomic_load_explicit(&map_fail_count, memory_order_relaxed)) return false;
+    pthread_mutex_lock(&map_fail_lock);
+    bool fails = false;
+    if (map_fail_skip) {
+        map_fail_skip--;
+    } else if (atomic_load(&map_fail_count)) {
+        atomic_fetch_sub(&map_fail_count, 1);
+        fails = true;
+    }
+    pthread_mutex_unlock(&map_fail_lock);
+    return fails;
+}
+
 void *hl__map(size_t size) {
+    if (map_fails()) return NULL;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }

@@ -631,7 +631,7 @@ static void test_fork_while_threads_allocate(void **state) {
         while (atomic_load(&b[i].rounds) < 20) sched_yield();   /* all of them hold heaps and are busy */
 
     for (int f = 0; f < FORKS; f++) {
-        pid_t pid = fork();
+        pid_t pid = tu_fork();
         assert_true(pid >= 0);
         if (pid == 0) tu_child_exit(child_after_fork(b, NBUSY));
         atomic_store(&busy_paused, 1);
@@ -870,7 +870,7 @@ static int child_remote_double_free(void) {
 
 static void test_double_free_by_two_remote_frees(void **state) {
     (void)state;
-    pid_t pid = fork();
+    pid_t pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) tu_child_exit(child_remote_double_free());
     int status = 0;

@@ -492,7 +492,7 @@ static void run_trace_child(const char *trace, tu_child *c)
     assert_int_equal(pipe(fds), 0);
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);

@@ -203,6 +203,53 @@ static void test_overwritten_link_is_reported(void **state) {
     tu_assert_no_errors();
 }
 
+/* Every kind of link a use after free may leave in a cached block that is
+ * not a block of this heap's: malloc refuses each one before it becomes the
+ * list's head (CORRUPTED_BLOCK, "link"), and takes the slow path instead.
+ * Returns the block malloc gave instead, for the caller to free at the end
+ * (freed now, it would go on b's list, ahead of b). */
+static void *refuse_link(void *b, size_t link, size_t size) {
+    size_t saved = tu_read_word(b);
+    tu_write_word(b, link);
+    tu_misuse_begin();
+    void *got = hl_malloc(size);
+    tu_misuse_end();
+    assert_non_null(got);
+    assert_ptr_not_equal(got, b);
+    tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, b, heap_of(b), "malloc");
+    assert_non_null(strstr(tu_errors()->e[0].message, "the link in cached block"));
+    tu_errors_clear();
+    tu_write_word(b, saved);
+    assert_int_equal(hl_check_all(NULL), 0);
+    return got;
+}
+
+static void test_forged_links_are_refused(void **state) {
+    (void)state;
+    enum { SIZE = 900 };   /* a size class of its own in this file */
+    void *a = hl_malloc(SIZE), *b = hl_malloc(SIZE);
+    char *big = hl_malloc(200 * 1024);   /* a large mapping of this heap's */
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(big);
+    hl_free(b);   /* alone on its list: its link must be NULL */
+    void *instead[5];
+    instead[0] = refuse_link(b, (size_t)(uintptr_t)blk(a), SIZE);   /* a block of this heap's, but the list holds one */
+    hl_free(a);   /* the list: a -> b */
+    instead[1] = refuse_link(a, (size_t)1 << 47, SIZE);               /* aligned, past the user address space */
+    instead[2] = refuse_link(a, ((size_t)1 << 47) - HL_SEGMENT, SIZE); /* the last segment below it: nobody's */
+    instead[3] = refuse_link(a, (size_t)(uintptr_t)blk(b) + 8, SIZE);  /* misaligned */
+    instead[4] = refuse_link(a, (size_t)(uintptr_t)(big - 64), SIZE);  /* aligned, in this heap's large mapping */
+    assert_ptr_equal(hl_malloc(SIZE), a);   /* restored: the list is whole again */
+    assert_ptr_equal(hl_malloc(SIZE), b);
+    hl_free(a);
+    hl_free(b);
+    for (int i = 0; i < 5; i++) hl_free(instead[i]);
+    hl_free(big);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
 /* A used block whose header is made to read "cached": without the check word
  * it is a forged header; with a valid one it is a cached block on no list. */
 static void test_forged_cached_header_is_reported(void **state) {
@@ -295,7 +342,7 @@ static void test_cache_after_fork(void **state) {
     assert_non_null(p);
     hl_free(p);   /* cached in the parent, so in the child too */
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int bad = 0;
@@ -324,6 +371,7 @@ int main(void) {
         cmocka_unit_test_setup(test_link_across_segments_is_followed, setup),
         cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
         cmocka_unit_test_setup(test_overwritten_link_is_reported, setup),
+        cmocka_unit_test_setup(test_forged_links_are_refused, setup),
         cmocka_unit_test_setup(test_forged_cached_header_is_reported, setup),
         cmocka_unit_test_setup(test_remote_frees_batched_and_flushed_at_exit, setup),
         cmocka_unit_test_setup(test_cache_after_fork, setup),
