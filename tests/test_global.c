@@ -700,6 +700,18 @@ static void test_foreign_pointers_are_reported_untouched(void **state) {
     assert_true(intact(g, 64, 2));
     free(g);   /* glibc checks its chunk header here: it would abort had heaplab written to it */
 
+    /* past the 47-bit user address space (a kernel or non-canonical
+     * address): reported from the address alone, nothing read */
+    void *beyond = (void *)(((uintptr_t)1 << 47) + 64);
+    hl_free(beyond);
+    expect_invalid(beyond, "free");
+    errno = 0;
+    assert_null(hl_realloc(beyond, 10));
+    assert_int_equal(errno, EINVAL);
+    expect_invalid(beyond, "realloc");
+    assert_int_equal(hl_malloc_usable_size(beyond), 0);
+    expect_invalid(beyond, "usable_size");
+
     /* a page unmapped a moment ago, and a page that faults on any access */
     void *gone = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(gone != MAP_FAILED);

@@ -12,6 +12,11 @@
  *   - hl_check_all sees cached blocks: a cached block's link overwritten, a
  *     used header forged to read "cached" (with or without a valid check word)
  *     are reported;
+ *   - malloc refuses a cached block whose link is no block of its list (past
+ *     the user address space, nobody's segment, misaligned, a large mapping,
+ *     a link where the count says the list ends) or whose header is
+ *     overwritten (check word, slack), on the fast path and on the locked
+ *     path after a drain of remote frees;
  *   - remote frees wait in the freeing thread's outbox and reach their owner
  *     a batch of HL_OUTBOX_BATCH at a time, the rest when the thread exits;
  *   - after fork the child's cache still works and its heaps check clean.
@@ -203,51 +208,112 @@ static void test_overwritten_link_is_reported(void **state) {
     tu_assert_no_errors();
 }
 
-/* Every kind of link a use after free may leave in a cached block that is
- * not a block of this heap's: malloc refuses each one before it becomes the
- * list's head (CORRUPTED_BLOCK, "link"), and takes the slow path instead.
- * Returns the block malloc gave instead, for the caller to free at the end
- * (freed now, it would go on b's list, ahead of b). */
-static void *refuse_link(void *b, size_t link, size_t size) {
-    size_t saved = tu_read_word(b);
-    tu_write_word(b, link);
+/* A block of this heap's freed by a thread that then exits: it waits on the
+ * heap's remote-free stack, so the owner's next malloc takes the locked path,
+ * drains it, and tries the cache again there (its own copy of the cached
+ * block's verification).  Set up before the forgery: in checked builds the
+ * malloc here ends with a check of the heap. */
+static void *free_one(void *p) {
+    hl_free(p);
+    return NULL;
+}
+
+static void remote_free_waiting(void) {
+    void *z = hl_malloc(48);
+    assert_non_null(z);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, free_one, z), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+/* malloc meets b, forged, at the head of its list: it refuses b (a
+ * CORRUPTED_BLOCK report whose message says `what`) and serves the request
+ * from the heap.  Returns the block it gave, for the caller to free at the
+ * end (freed now, it would go on b's list, ahead of b). */
+static void *refused_head(void *b, size_t size, const char *what) {
     tu_misuse_begin();
     void *got = hl_malloc(size);
     tu_misuse_end();
     assert_non_null(got);
     assert_ptr_not_equal(got, b);
     tu_assert_first_error(HL_ERR_CORRUPTED_BLOCK, b, heap_of(b), "malloc");
-    assert_non_null(strstr(tu_errors()->e[0].message, "the link in cached block"));
+    assert_non_null(strstr(tu_errors()->e[0].message, what));
     tu_errors_clear();
+    return got;
+}
+
+/* Every kind of link a use after free may leave in a cached block that is
+ * not a block of this heap's: refused before it becomes the list's head. */
+static void *refuse_link(void *b, size_t link, size_t size, bool slow) {
+    if (slow) remote_free_waiting();
+    size_t saved = tu_read_word(b);
+    tu_write_word(b, link);
+    void *got = refused_head(b, size, "the link in cached block");
     tu_write_word(b, saved);
     assert_int_equal(hl_check_all(NULL), 0);
     return got;
 }
 
-static void test_forged_links_are_refused(void **state) {
-    (void)state;
-    enum { SIZE = 900 };   /* a size class of its own in this file */
+/* A cached header overwritten: its check word, or a slack beyond the block
+ * that carries a check word computed for it (a forger who knows the cookie). */
+static void refuse_header(void *b, size_t size, bool slow, void *got[2]) {
+    hl_block *blk_b = blk(b);
+    size_t sf = tu_read_word(&blk_b->size_flags);
+    size_t check_slack = tu_read_word(&blk_b->check);   /* the check word, then the slack */
+    if (slow) remote_free_waiting();
+    tu_write_word(&blk_b->check, check_slack ^ 0x10);   /* the check word wrong */
+    got[0] = refused_head(b, size, "the header of cached block");
+    tu_write_word(&blk_b->check, check_slack);
+    if (slow) remote_free_waiting();
+    uint32_t slack = (uint32_t)((sf & ~HL_FLAGS) - HL_OVERHEAD + 16);
+    uint32_t check = hl_check_word(blk_b, sf, slack, heap_of(b)->cookie);
+    tu_write_word(&blk_b->check, (size_t)check | (size_t)slack << 32);
+    got[1] = refused_head(b, size, "the header of cached block");
+    tu_write_word(&blk_b->check, check_slack);
+    assert_int_equal(hl_check_all(NULL), 0);
+}
+
+static void forged_lists_refused(bool slow) {
+    /* size classes of their own in this file, and of each mode's own */
+    const size_t SIZE = slow ? 940 : 900, OTHER = slow ? 740 : 700;
     void *a = hl_malloc(SIZE), *b = hl_malloc(SIZE);
     char *big = hl_malloc(200 * 1024);   /* a large mapping of this heap's */
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(big);
     hl_free(b);   /* alone on its list: its link must be NULL */
-    void *instead[5];
-    instead[0] = refuse_link(b, (size_t)(uintptr_t)blk(a), SIZE);   /* a block of this heap's, but the list holds one */
+    void *instead[7];
+    instead[0] = refuse_link(b, (size_t)(uintptr_t)blk(a), SIZE, slow);   /* this heap's, but the list holds one */
     hl_free(a);   /* the list: a -> b */
-    instead[1] = refuse_link(a, (size_t)1 << 47, SIZE);               /* aligned, past the user address space */
-    instead[2] = refuse_link(a, ((size_t)1 << 47) - HL_SEGMENT, SIZE); /* the last segment below it: nobody's */
-    instead[3] = refuse_link(a, (size_t)(uintptr_t)blk(b) + 8, SIZE);  /* misaligned */
-    instead[4] = refuse_link(a, (size_t)(uintptr_t)(big - 64), SIZE);  /* aligned, in this heap's large mapping */
+    instead[1] = refuse_link(a, (size_t)1 << 47, SIZE, slow);               /* past the user address space */
+    instead[2] = refuse_link(a, ((size_t)1 << 47) - HL_SEGMENT, SIZE, slow); /* the last segment below it */
+    instead[3] = refuse_link(a, (size_t)(uintptr_t)blk(b) + 8, SIZE, slow);  /* misaligned */
+    instead[4] = refuse_link(a, (size_t)(uintptr_t)(big - 64), SIZE, slow);  /* in this heap's large mapping */
     assert_ptr_equal(hl_malloc(SIZE), a);   /* restored: the list is whole again */
     assert_ptr_equal(hl_malloc(SIZE), b);
+
+    void *c = hl_malloc(OTHER);
+    assert_non_null(c);
+    hl_free(c);
+    refuse_header(c, OTHER, slow, &instead[5]);
+    assert_ptr_equal(hl_malloc(OTHER), c);   /* restored */
     hl_free(a);
     hl_free(b);
-    for (int i = 0; i < 5; i++) hl_free(instead[i]);
+    hl_free(c);
+    for (int i = 0; i < 7; i++) hl_free(instead[i]);
     hl_free(big);
     assert_int_equal(hl_check_all(NULL), 0);
     tu_assert_no_errors();
+}
+
+static void test_forged_links_are_refused(void **state) {
+    (void)state;
+    forged_lists_refused(false);
+}
+
+static void test_forged_links_are_refused_after_a_drain(void **state) {
+    (void)state;
+    forged_lists_refused(true);
 }
 
 /* A used block whose header is made to read "cached": without the check word
@@ -372,6 +438,7 @@ int main(void) {
         cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
         cmocka_unit_test_setup(test_overwritten_link_is_reported, setup),
         cmocka_unit_test_setup(test_forged_links_are_refused, setup),
+        cmocka_unit_test_setup(test_forged_links_are_refused_after_a_drain, setup),
         cmocka_unit_test_setup(test_forged_cached_header_is_reported, setup),
         cmocka_unit_test_setup(test_remote_frees_batched_and_flushed_at_exit, setup),
         cmocka_unit_test_setup(test_cache_after_fork, setup),
