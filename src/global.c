@@ -421,9 +421,29 @@ static bool outbox_put(hl_thread *th, hl_tlheap *o, void *p) {
 }
 
 /* --- the owner's locked path ------------------------------------------------------------- */
+/* A thread past its exit handler (a TLS destructor that runs after ours and
+ * allocates) has no heap any more, and must not make one: nothing would
+ * ever abandon it.  It is served from an abandoned heap instead, under that
+ * heap's lock, and leaves it abandoned: what it allocates is then a block of
+ * a dead thread's heap like any other (freed under the lock, adopted with
+ * the heap).  The lock is taken under `world`, so an adopter that pops the
+ * heap meanwhile waits for it in thread_heap. */
+static hl_tlheap *enter_gone(void) {
+    pthread_mutex_lock(&world);
+    hl_tlheap *t = abandoned;
+    if (!t && (t = new_tlheap()) != NULL) {
+        atomic_store(&t->abandoned, 1);
+        t->next_abandoned = NULL;
+        abandoned = t;
+    }
+    if (t) pthread_mutex_lock(&t->lock);
+    pthread_mutex_unlock(&world);
+    return t;
+}
+
 static hl_tlheap *enter(void) {
     hl_tlheap *t = thread_heap();
-    if (!t) return NULL;
+    if (!t) return me_gone ? enter_gone() : NULL;
     if (me->outbox_used) {
         me->outbox_used = false;
         flush_outbox(me);

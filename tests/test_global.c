@@ -539,6 +539,72 @@ static void test_exit_with_nothing_live_leaves_no_heap(void **state) {
     assert_no_reports();
 }
 
+/* --- allocating after the thread's exit handler ---------------------------------------
+ * A TLS destructor that runs after heaplab's (its key is younger, and glibc
+ * runs destructors in key order) still gets memory: the thread has no heap
+ * any more, so it is served from an abandoned heap, under its lock. */
+typedef struct late {
+    void *small, *zeroed, *aligned, *big, *grown;
+} late;
+static pthread_key_t late_key;
+
+static void late_destructor(void *arg) {
+    late *l = arg;
+    if ((l->small = hl_malloc(100))) fill(l->small, 100, 71);
+    l->zeroed = hl_calloc(10, 30);
+    if ((l->aligned = hl_aligned_alloc(256, 1000))) fill(l->aligned, 1000, 72);
+    if ((l->big = hl_malloc(200 * 1024))) fill(l->big, 200 * 1024, 73);
+    void *tmp = hl_malloc(40);
+    if (!tmp) return;
+    fill(tmp, 40, 74);
+    l->grown = hl_realloc(tmp, 5000);
+    hl_free(hl_malloc(64));   /* and a block that comes and goes */
+}
+
+static void *late_main(void *arg) {
+    hl_free(hl_malloc(10));   /* a record of its own: heaplab's exit handler runs, first */
+    pthread_setspecific(late_key, arg);
+    return NULL;
+}
+
+static void test_malloc_in_a_later_tls_destructor(void **state) {
+    (void)state;
+    static late l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+    hl_global_stats before = stats();
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, late_main, &l), 0);
+    assert_int_equal(pthread_join(tid, NULL), 0);
+    assert_int_equal(pthread_key_delete(late_key), 0);
+
+    assert_non_null(l.small);
+    assert_non_null(l.zeroed);
+    assert_non_null(l.aligned);
+    assert_non_null(l.big);
+    assert_non_null(l.grown);
+    assert_true(intact(l.small, 100, 71));
+    for (size_t i = 0; i < 300; i++) assert_int_equal(((unsigned char *)l.zeroed)[i], 0);
+    assert_int_equal((uintptr_t)l.aligned % 256, 0);
+    assert_true(intact(l.aligned, 1000, 72));
+    assert_true(intact(l.big, 200 * 1024, 73));
+    assert_true(intact(l.grown, 40, 74));
+    hl_global_stats after = stats();
+    assert_true(after.heaps_abandoned >= 1);   /* where they live: no thread owns it */
+    assert_int_equal(after.blocks_in_use, before.blocks_in_use + 5);
+    assert_int_equal(hl_check_all(NULL), 0);
+
+    hl_free(l.small);   /* into a heap no thread owns: under its lock */
+    hl_free(l.zeroed);
+    hl_free(l.aligned);
+    hl_free(l.big);
+    hl_free(l.grown);
+    assert_int_equal(stats().blocks_in_use, before.blocks_in_use);
+    assert_int_equal(hl_check_all(NULL), 0);
+    while (stats().heaps_abandoned) on_new_thread(take_heap, NULL);
+    assert_no_reports();
+}
+
 /* --- fork ------------------------------------------------------------------------------ */
 static _Atomic int busy_paused;   /* while a fork child runs: leave it the CPUs */
 
@@ -976,6 +1042,7 @@ int main(void) {
         cmocka_unit_test_setup(test_large_remote_free_feeds_owner_cache, each_setup),
         cmocka_unit_test_setup(test_exit_with_live_blocks_abandons_then_adopts, each_setup),
         cmocka_unit_test_setup(test_exit_with_nothing_live_leaves_no_heap, each_setup),
+        cmocka_unit_test_setup(test_malloc_in_a_later_tls_destructor, each_setup),
         cmocka_unit_test_setup(test_fork_while_threads_allocate, each_setup),
         cmocka_unit_test_setup(test_foreign_pointers_are_reported_untouched, each_setup),
         cmocka_unit_test_setup(test_double_free_by_owner, each_setup),
