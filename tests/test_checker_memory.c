@@ -11,20 +11,11 @@
 #include "test_util.h"  /* first: it includes what cmocka.h needs */
 #include <cmocka.h>     /* named here too: tests/CMakeLists.txt links cmocka to files that include it */
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#if defined(__x86_64__)
-#define TU_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define TU_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
+#include "tu_seccomp.h"
 
 #define expect_report(rc, rep, what)                            \
     do {                                                        \
@@ -85,29 +76,11 @@ static void test_region_index_at_the_top(void **state)
 /* --- process_vm_readv refused ------------------------------------------------- */
 
 #ifdef TU_AUDIT_ARCH
-/* From now on process_vm_readv fails with err in this process (nothing else
- * changes); 0, or -1 if the kernel would not take the filter. */
-static int refuse_process_vm_readv(int err)
-{
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TU_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = { .len = sizeof filter / sizeof filter[0], .filter = filter };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ? 0 : -1;
-}
-
 /* In a forked child (cmocka's asserts belong to the parent): 0, or the step
  * that went wrong. */
 static int check_without_process_vm_readv(int err)
 {
-    if (refuse_process_vm_readv(err) != 0) return 1;
+    if (tu_refuse_syscall(__NR_process_vm_readv, err) != 0) return 1;
     char byte = 0, probe = 1;
     struct iovec local = { &byte, 1 }, remote = { &probe, 1 };
     errno = 0;
