@@ -147,7 +147,8 @@ static void test_cache_head_forged(void **state) {
 }
 
 /* The remote-free stack of a heap is walked by hl_check_all: a head that is
- * no used block of that heap is reported. */
+ * in no region, a head inside a region that is no block, and a stack that
+ * cycles through a used block are reported. */
 static void test_remote_stack_forged(void **state) {
     (void)state;
     void *p = hl_malloc(48);
@@ -160,6 +161,20 @@ static void test_remote_stack_forged(void **state) {
     hl_check_report rep;
     expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "remote-free stack");
     assert_ptr_equal(rep.block, elsewhere + 16);
+    assert_int_equal(hl_check_all(NULL), HL_INV_LIST_LINKS);   /* the same verdict without a report */
+
+    atomic_store(&t->remote, (void *)((char *)p + 16));   /* inside the heap's region, but no block */
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "is not a used block of that heap");
+    assert_ptr_equal(rep.block, (char *)p + 16);
+
+    void *saved;
+    memcpy(&saved, p, sizeof saved);
+    memcpy(p, &p, sizeof p);   /* a used block of the heap whose link is itself: a cycle */
+    atomic_store(&t->remote, p);
+    expect_report(hl_check_all(&rep), rep, HL_INV_LIST_LINKS, "list-links", "or the stack cycles");
+    assert_ptr_equal(rep.block, p);
+    memcpy(p, &saved, sizeof saved);
+
     atomic_store(&t->remote, NULL);
     assert_int_equal(hl_check_all(NULL), 0);
     hl_free(p);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <limits.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,12 +545,21 @@ static void test_exit_with_nothing_live_leaves_no_heap(void **state) {
  * runs destructors in key order) still gets memory: the thread has no heap
  * any more, so it is served from an abandoned heap, under its lock. */
 typedef struct late {
+    bool fail_first;   /* refuse the first malloc's memory (the mmap of a heap to serve it) */
+    bool refused;      /* and it came back NULL with ENOMEM */
     void *small, *zeroed, *aligned, *big, *grown;
 } late;
 static pthread_key_t late_key;
 
 static void late_destructor(void *arg) {
     late *l = arg;
+    if (l->fail_first) {
+        hl_fail_maps(0, UINT_MAX);
+        errno = 0;
+        void *p = hl_malloc(100);
+        l->refused = p == NULL && errno == ENOMEM;
+        hl_fail_maps(0, 0);
+    }
     if ((l->small = hl_malloc(100))) fill(l->small, 100, 71);
     l->zeroed = hl_calloc(10, 30);
     if ((l->aligned = hl_aligned_alloc(256, 1000))) fill(l->aligned, 1000, 72);
@@ -567,38 +577,66 @@ static void *late_main(void *arg) {
     return NULL;
 }
 
+static void run_late_thread(late *l) {
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, late_main, l), 0);
+    assert_int_equal(pthread_join(tid, NULL), 0);
+    assert_non_null(l->small);
+    assert_non_null(l->zeroed);
+    assert_non_null(l->aligned);
+    assert_non_null(l->big);
+    assert_non_null(l->grown);
+}
+
+static void check_late(const late *l) {
+    assert_true(intact(l->small, 100, 71));
+    for (size_t i = 0; i < 300; i++) assert_int_equal(((unsigned char *)l->zeroed)[i], 0);
+    assert_int_equal((uintptr_t)l->aligned % 256, 0);
+    assert_true(intact(l->aligned, 1000, 72));
+    assert_true(intact(l->big, 200 * 1024, 73));
+    assert_true(intact(l->grown, 40, 74));
+}
+
+static void free_late(const late *l) {
+    hl_free(l->small);   /* into a heap no thread owns: under its lock */
+    hl_free(l->zeroed);
+    hl_free(l->aligned);
+    hl_free(l->big);
+    hl_free(l->grown);
+}
+
+/* The first thread's destructor finds no abandoned heap (one is made, and
+ * abandoned at once; its first try is refused memory, and says so); the
+ * second's finds that one and allocates there too. */
 static void test_malloc_in_a_later_tls_destructor(void **state) {
     (void)state;
-    static late l;
-    memset(&l, 0, sizeof l);
+    static late l1, l2;
+    memset(&l1, 0, sizeof l1);
+    memset(&l2, 0, sizeof l2);
+    l1.fail_first = true;
+    while (stats().heaps_abandoned) on_new_thread(take_heap, NULL);
     assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
     hl_global_stats before = stats();
-    pthread_t tid;
-    assert_int_equal(pthread_create(&tid, NULL, late_main, &l), 0);
-    assert_int_equal(pthread_join(tid, NULL), 0);
+    run_late_thread(&l1);
+    assert_true(l1.refused);
+    hl_global_stats mid = stats();
+    assert_int_equal(mid.heaps_abandoned, 1);   /* where they live: no thread owns it */
+    assert_int_equal(mid.blocks_in_use, before.blocks_in_use + 5);
+    run_late_thread(&l2);
     assert_int_equal(pthread_key_delete(late_key), 0);
-
-    assert_non_null(l.small);
-    assert_non_null(l.zeroed);
-    assert_non_null(l.aligned);
-    assert_non_null(l.big);
-    assert_non_null(l.grown);
-    assert_true(intact(l.small, 100, 71));
-    for (size_t i = 0; i < 300; i++) assert_int_equal(((unsigned char *)l.zeroed)[i], 0);
-    assert_int_equal((uintptr_t)l.aligned % 256, 0);
-    assert_true(intact(l.aligned, 1000, 72));
-    assert_true(intact(l.big, 200 * 1024, 73));
-    assert_true(intact(l.grown, 40, 74));
     hl_global_stats after = stats();
-    assert_true(after.heaps_abandoned >= 1);   /* where they live: no thread owns it */
-    assert_int_equal(after.blocks_in_use, before.blocks_in_use + 5);
+    /* the second thread adopted that heap for its own malloc, abandoned it
+     * again at its exit (l1's blocks live), and its destructor found it there */
+    assert_int_equal(after.heaps_abandoned, 1);
+    assert_int_equal(after.heaps_created, mid.heaps_created);
+    assert_int_equal(after.heaps_adopted, mid.heaps_adopted + 1);
+    assert_int_equal(after.blocks_in_use, before.blocks_in_use + 10);
+    check_late(&l1);
+    check_late(&l2);
     assert_int_equal(hl_check_all(NULL), 0);
 
-    hl_free(l.small);   /* into a heap no thread owns: under its lock */
-    hl_free(l.zeroed);
-    hl_free(l.aligned);
-    hl_free(l.big);
-    hl_free(l.grown);
+    free_late(&l1);
+    free_late(&l2);
     assert_int_equal(stats().blocks_in_use, before.blocks_in_use);
     assert_int_equal(hl_check_all(NULL), 0);
     while (stats().heaps_abandoned) on_new_thread(take_heap, NULL);
