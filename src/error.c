@@ -30,17 +30,18 @@ const char *hl_error_kind_name(hl_error_kind kind) {
     return "unknown";
 }
 
+enum { MESSAGE_MAX = 320 };   /* hl__report's message, its terminator included */
+
 static void default_handler(const hl_error *e) {
-    char line[400];
+    char line[sizeof "heaplab: \n" + MESSAGE_MAX];   /* so the line is never cut */
     int n = snprintf(line, sizeof line, "heaplab: %s\n", e->message);
-    if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
     if (write(STDERR_FILENO, line, (size_t)n) < 0) { /* nothing left to tell */ }
     abort();
 }
 
 void hl__report(const hl_heap *h, hl_error_kind kind, const char *op, const void *ptr,
                 const hl_check_report *rep, const char *fmt, ...) {
-    char msg[320];
+    char msg[MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);

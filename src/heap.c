@@ -46,11 +46,13 @@ static size_t heap_struct_size(hl_policy policy) {
 
 static size_t region_min(void) { return sizeof(hl_region) + HL_MIN_BLOCK + HL_EPILOGUE; }
 
-/* The buffer a buffer heap will use, aligned inward; *size 0 if none. */
+/* The buffer a buffer heap will use, aligned inward.  Only for a buffer
+ * hl_config_error has let through (at least HL_BUFFER_MIN bytes, not
+ * wrapping), so aligning both ends inward leaves bytes between them. */
 static char *buffer_span(const hl_config *c, size_t *size) {
     uintptr_t lo = hl__round_up((uintptr_t)c->buffer, HL_ALIGN);
     uintptr_t hi = ((uintptr_t)c->buffer + c->buffer_size) & ~(uintptr_t)(HL_ALIGN - 1);
-    *size = hi > lo ? hi - lo : 0;
+    *size = hi - lo;
     return (char *)lo;
 }
 
