@@ -189,12 +189,53 @@ static void test_list_bound_reached_at_a_head(void **state)
     hl_set_error_handler(NULL, NULL);
 }
 
+/* A list head whose header carries a sound check word for an impossible
+ * size: smaller than any block, or running past its region's end.  The check
+ * word alone does not make a block; both are "no block header". */
+static void test_list_node_with_impossible_size(void **state)
+{
+    (void)state;
+    hl_config cfg = {0};
+    cfg.policy = HL_FIRST_FIT;
+    cfg.source = HL_SOURCE_BUFFER;
+    cfg.buffer = cycle_buf;
+    cfg.buffer_size = sizeof cycle_buf;
+    hl_heap *h = hl_heap_create(&cfg);
+    assert_non_null(h);
+    tu_errors_install();
+    unsigned char *p = hl_heap_malloc(h, 1024);
+    assert_non_null(p);
+    hl_block *x = (hl_block *)(p + 64);   /* in a payload: the program's own bytes */
+    const size_t sizes[] = { HL_ALIGN, (size_t)1 << 30 };
+    for (size_t k = 0; k < 2; k++) {
+        x->size_flags = sizes[k];
+        x->slack = 0;
+        x->check = hl_check_word(x, sizes[k], 0, h->cookie);
+        x->next_free = x->prev_free = NULL;
+        hl_block *saved = h->lists[0];
+        h->lists[0] = x;
+        hl_check_report rep;
+        assert_int_equal(hl_heap_check(h, &rep), HL_INV_LIST_LINKS);
+        assert_string_equal(rep.invariant, "list-links");
+        assert_null(rep.block);   /* a head: the heap is named, not a block */
+        assert_int_equal(rep.found, (uintptr_t)x);
+        assert_non_null(strstr(rep.message, "does not point at a block header (bad check word or size)"));
+        h->lists[0] = saved;
+        assert_int_equal(hl_heap_check(h, NULL), 0);
+    }
+    hl_heap_free(h, p);
+    tu_assert_heap_ok(h);
+    hl_heap_destroy(h);
+    hl_set_error_handler(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interior_of_cached_large),
         cmocka_unit_test(test_list_bound_counts_overlapping_nodes),
         cmocka_unit_test(test_list_bound_reached_at_a_head),
+        cmocka_unit_test(test_list_node_with_impossible_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
