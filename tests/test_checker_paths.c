@@ -56,7 +56,8 @@ static _Alignas(16) unsigned char cycle_buf[CYCLE_BUF];
 
 /* A heap of used CYCLE_CHUNK blocks filling cycle_buf, their payloads holding
  * one chain of forged 48-byte free headers; *nodes counts them. */
-static hl_heap *forged_chain_heap(hl_policy policy, hl_block **first, size_t *nodes)
+/* A fresh heap of `policy` on cycle_buf, with the recording handler. */
+static hl_heap *buffer_heap(hl_policy policy)
 {
     hl_config cfg = {0};
     cfg.policy = policy;
@@ -67,6 +68,12 @@ static hl_heap *forged_chain_heap(hl_policy policy, hl_block **first, size_t *no
     assert_non_null(h);
     tu_errors_install();
     assert_int_equal(hl_heap_check(h, NULL), 0);
+    return h;
+}
+
+static hl_heap *forged_chain_heap(hl_policy policy, hl_block **first, size_t *nodes)
+{
+    hl_heap *h = buffer_heap(policy);
     hl_block *prev = NULL;
     *first = NULL;
     *nodes = 0;
@@ -195,14 +202,7 @@ static void test_list_bound_reached_at_a_head(void **state)
 static void test_list_node_with_impossible_size(void **state)
 {
     (void)state;
-    hl_config cfg = {0};
-    cfg.policy = HL_FIRST_FIT;
-    cfg.source = HL_SOURCE_BUFFER;
-    cfg.buffer = cycle_buf;
-    cfg.buffer_size = sizeof cycle_buf;
-    hl_heap *h = hl_heap_create(&cfg);
-    assert_non_null(h);
-    tu_errors_install();
+    hl_heap *h = buffer_heap(HL_FIRST_FIT);
     unsigned char *p = hl_heap_malloc(h, 1024);
     assert_non_null(p);
     hl_block *x = (hl_block *)(p + 64);   /* in a payload: the program's own bytes */

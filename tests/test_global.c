@@ -770,6 +770,18 @@ static void expect_invalid(const void *p, const char *op) {
     rec_reset();
 }
 
+/* p is reported as foreign by free, realloc (NULL, EINVAL) and usable_size (0). */
+static void expect_invalid_everywhere(void *p) {
+    hl_free(p);
+    expect_invalid(p, "free");
+    errno = 0;
+    assert_null(hl_realloc(p, 10));
+    assert_int_equal(errno, EINVAL);
+    expect_invalid(p, "realloc");
+    assert_int_equal(hl_malloc_usable_size(p), 0);
+    expect_invalid(p, "usable_size");
+}
+
 /* A page no one may touch: any read or write of it kills the test. */
 static void *no_access_page_at(void *where) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -793,28 +805,13 @@ static void test_foreign_pointers_are_reported_untouched(void **state) {
     unsigned char *g = malloc(64);
     assert_non_null(g);
     fill(g, 64, 2);
-    hl_free(g);
-    expect_invalid(g, "free");
-    errno = 0;
-    assert_null(hl_realloc(g, 200));
-    assert_int_equal(errno, EINVAL);
-    expect_invalid(g, "realloc");
-    assert_int_equal(hl_malloc_usable_size(g), 0);
-    expect_invalid(g, "usable_size");
+    expect_invalid_everywhere(g);
     assert_true(intact(g, 64, 2));
     free(g);   /* glibc checks its chunk header here: it would abort had heaplab written to it */
 
     /* past the 47-bit user address space (a kernel or non-canonical
      * address): reported from the address alone, nothing read */
-    void *beyond = (void *)(((uintptr_t)1 << 47) + 64);
-    hl_free(beyond);
-    expect_invalid(beyond, "free");
-    errno = 0;
-    assert_null(hl_realloc(beyond, 10));
-    assert_int_equal(errno, EINVAL);
-    expect_invalid(beyond, "realloc");
-    assert_int_equal(hl_malloc_usable_size(beyond), 0);
-    expect_invalid(beyond, "usable_size");
+    expect_invalid_everywhere((void *)(((uintptr_t)1 << 47) + 64));
 
     /* a page unmapped a moment ago, and a page that faults on any access */
     void *gone = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -824,12 +821,7 @@ static void test_foreign_pointers_are_reported_untouched(void **state) {
     expect_invalid(gone, "free");
     char *guard = no_access_page_at(NULL);
     assert_non_null(guard);
-    hl_free(guard + 64);
-    expect_invalid(guard + 64, "free");
-    assert_null(hl_realloc(guard + 64, 10));
-    expect_invalid(guard + 64, "realloc");
-    assert_int_equal(hl_malloc_usable_size(guard + 64), 0);
-    expect_invalid(guard + 64, "usable_size");
+    expect_invalid_everywhere(guard + 64);
     munmap(guard, page);
 
     /* a guard page inside a segment the registry gives to a large block,
