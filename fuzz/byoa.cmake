@@ -188,6 +188,16 @@ function(heaplab_add_allocator)
     _heaplab_byoa_threads(${name} ${lib} "${defs}")
     set(threads ", threads")
   endif()
+  # Its fixed crashes (ci/corpus_merge.sh --regression keeps them in
+  # corpus/regressions/<target>/) replay on every build, as heaplab's do.
+  if(HEAPLAB_DEVELOPER OR HEAPLAB_FUZZ)
+    heaplab_corpus_tests(${HEAPLAB_CORPUS_DIR}/regressions/fuzz_heap_${name}
+                         fuzz_heap_${name}_replay hl-trace-${name} "corpus;byoa")
+    if(A_THREADS)
+      heaplab_corpus_tests(${HEAPLAB_CORPUS_DIR}/regressions/fuzz_threads_${name}
+                           fuzz_threads_${name}_replay fzt-trace "corpus;threads;byoa")
+    endif()
+  endif()
   message(STATUS "heaplab byoa: ${name} (${A_ADAPTER}, ${mode}${threads})")
 endfunction()
 
