@@ -190,12 +190,14 @@ function(heaplab_add_allocator)
   endif()
   # Its fixed crashes (ci/corpus_merge.sh --regression keeps them in
   # corpus/regressions/<target>/) replay on every build, as heaplab's do.
+  # Label byoa only: the fuzz smoke scripts run -L corpus and -L threads with
+  # heaplab's own targets built, not these.
   if(HEAPLAB_DEVELOPER OR HEAPLAB_FUZZ)
     heaplab_corpus_tests(${HEAPLAB_CORPUS_DIR}/regressions/fuzz_heap_${name}
-                         fuzz_heap_${name}_replay hl-trace-${name} "corpus;byoa")
+                         fuzz_heap_${name}_replay hl-trace-${name} "byoa")
     if(A_THREADS)
       heaplab_corpus_tests(${HEAPLAB_CORPUS_DIR}/regressions/fuzz_threads_${name}
-                           fuzz_threads_${name}_replay fzt-trace "corpus;threads;byoa")
+                           fuzz_threads_${name}_replay fzt-trace "byoa")
     endif()
   endif()
   message(STATUS "heaplab byoa: ${name} (${A_ADAPTER}, ${mode}${threads})")
