@@ -643,14 +643,15 @@ static inline void fast_unlock(hl_tlheap *t, bool done, const char *op) {
 /* The fast path of malloc: a block from the thread cache, or NULL.  Remote
  * frees waiting on the stack send the caller to the locked path, which
  * drains them (into the cache). */
-static inline __attribute__((always_inline)) void *cache_malloc(hl_tlheap *t, size_t n, const char *op) {
+static inline __attribute__((always_inline)) void *cache_malloc(hl_tlheap *t, size_t n, bool zeroed) {
     if (n > HL_CACHE_MAX_BLOCK - HL_OVERHEAD || atomic_load_explicit(&t->remote, memory_order_relaxed))
         return NULL;
     hl_thread *th = me;
     if (!fast_begin(th)) return NULL;
     fast_lock(t);
     hl_track_enter();
-    void *p = hl__cache_take(t->heap, n);
+    void *p = hl__cache_take(t->heap, n, zeroed);
+    const char *op = zeroed ? "calloc" : "malloc";
     HL_TRACE(t->heap, "%s(%zu) = %p (cache)", op, n, p);
     hl_track_leave();
     fast_unlock(t, p != NULL, op);
@@ -659,7 +660,7 @@ static inline __attribute__((always_inline)) void *cache_malloc(hl_tlheap *t, si
 }
 
 /* The locked path's try of the cache, out of line: the fast path keeps the inlined copy. */
-static __attribute__((noinline)) void *cache_take_slow(hl_heap *h, size_t n) { return hl__cache_take(h, n); }
+static __attribute__((noinline)) void *cache_take_slow(hl_heap *h, size_t n) { return hl__cache_take(h, n, false); }
 
 /* --- the API ------------------------------------------------------------------------------ */
 /* hl_malloc's locked path, out of line so that the fast path saves no registers. */
@@ -685,7 +686,7 @@ static __attribute__((noinline)) void *malloc_slow(hl_tlheap *t, size_t n) {
 void *hl_malloc(size_t n) {
     hl_tlheap *t = me ? me->heap : NULL;
     void *p;
-    if (t && (p = cache_malloc(t, n, "malloc"))) return p;
+    if (t && (p = cache_malloc(t, n, false))) return p;
     return malloc_slow(t, n);
 }
 
@@ -693,7 +694,7 @@ void *hl_calloc(size_t count, size_t size) {
     hl_tlheap *t = me ? me->heap : NULL;
     size_t n;
     void *p;
-    if (t && !__builtin_mul_overflow(count, size, &n) && (p = cache_malloc(t, n, "calloc"))) {
+    if (t && !__builtin_mul_overflow(count, size, &n) && (p = cache_malloc(t, n, true))) {
         memset(p, 0, n);
         return p;
     }

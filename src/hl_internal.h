@@ -150,7 +150,7 @@ typedef struct hl_cache {
     size_t bytes_delta;     /* what the cache did to the requests in use, which st
                                does not know of: the requests of used blocks not
                                cached sum to st.bytes_in_use + bytes_delta */
-    size_t mallocs, frees;  /* operations the cache served (added to st's in hl_heap_stats) */
+    size_t mallocs, callocs, frees;  /* operations the cache served (added to st's in hl_heap_stats) */
 } hl_cache;
 static inline size_t hl_cache_class(size_t block_size) { return block_size / HL_ALIGN - HL_MIN_BLOCK / HL_ALIGN; }
 static inline size_t hl_cache_class_size(size_t i) { return (i + HL_MIN_BLOCK / HL_ALIGN) * HL_ALIGN; }

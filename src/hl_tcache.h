@@ -42,8 +42,9 @@ static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_b
  * block.  The block's header is verified before it is trusted, and the link
  * it holds (in payload bytes a use after free could write) is looked up in
  * the registry before it becomes the list's head.  A request with the slack
- * the block had before keeps the check word the verification computed. */
-static inline __attribute__((always_inline)) void *hl__cache_take(hl_heap *h, size_t n) {
+ * the block had before keeps the check word the verification computed.
+ * `zeroed`: for calloc (the caller clears it), counted as one. */
+static inline __attribute__((always_inline)) void *hl__cache_take(hl_heap *h, size_t n, bool zeroed) {
     size_t size = hl__block_size_for(n);
     size_t i = hl_cache_class(size);
     hl_cache *c = &h->cache;
@@ -67,7 +68,8 @@ static inline __attribute__((always_inline)) void *hl__cache_take(hl_heap *h, si
         return hl__cache_corrupted(h, b, true);
     c->head[i] = next;
     c->count[i]--;
-    c->mallocs++;
+    if (zeroed) c->callocs++;   /* a constant at every call: the test is folded away */
+    else c->mallocs++;
     size_t usable = size - HL_OVERHEAD;
     uint32_t slack = (uint32_t)(usable - n);
     c->bytes_delta += n;

@@ -18,6 +18,7 @@ void hl_heap_stats(const hl_heap *h, hl_stats *st) {
     st->blocks_in_use -= hl__cache_blocks(h);
     st->bytes_in_use += h->cache.bytes_delta;
     st->mallocs += h->cache.mallocs;
+    st->callocs += h->cache.callocs;
     st->frees += h->cache.frees;
     hl_track_enter();
     st->largest_free = hl__largest_free(h);

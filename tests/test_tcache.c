@@ -4,7 +4,8 @@
  *
  * What it shows:
  *   - a small block freed by its thread comes back on the next malloc of its
- *     size, and hl_stats_global counts it as cached, not in use;
+ *     size, and hl_stats_global counts it as cached, not in use; a calloc
+ *     served from the cache is zeroed and counted as a calloc;
  *   - each size keeps at most hl_cache_depth() blocks; the rest go back to
  *     the heap's free lists;
  *   - a second free (and a realloc) of a cached block is a reported double
@@ -55,6 +56,34 @@ static int setup(void **state) {
 }
 
 /* --- reuse and the bound ----------------------------------------------------------- */
+/* A calloc served from the cache is zeroed and counted as a calloc, a malloc
+ * served from it as a malloc (hl_heap_stats of the thread's heap). */
+static void test_calloc_from_the_cache_counts_as_calloc(void **state) {
+    (void)state;
+    void *p = hl_malloc(72);
+    assert_non_null(p);
+    memset(p, 0xCD, 72);
+    hl_heap *h = heap_of(p);
+    hl_free(p);   /* cached */
+    hl_stats before;
+    hl_heap_stats(h, &before);
+    unsigned char *q = hl_calloc(8, 9);   /* the same block size */
+    assert_ptr_equal(q, p);
+    for (int i = 0; i < 72; i++) assert_int_equal(q[i], 0);
+    hl_stats after;
+    hl_heap_stats(h, &after);
+    assert_int_equal(after.callocs, before.callocs + 1);
+    assert_int_equal(after.mallocs, before.mallocs);
+    hl_free(q);
+    void *r = hl_malloc(72);
+    assert_ptr_equal(r, p);
+    hl_heap_stats(h, &before);
+    assert_int_equal(before.mallocs, after.mallocs + 1);
+    assert_int_equal(before.callocs, after.callocs);
+    hl_free(r);
+    tu_assert_no_errors();
+}
+
 static void test_freed_block_comes_back(void **state) {
     (void)state;
     void *p = hl_malloc(40);
@@ -433,6 +462,7 @@ static void test_cache_after_fork(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_freed_block_comes_back, setup),
+        cmocka_unit_test_setup(test_calloc_from_the_cache_counts_as_calloc, setup),
         cmocka_unit_test_setup(test_each_size_keeps_at_most_depth_blocks, setup),
         cmocka_unit_test_setup(test_link_across_segments_is_followed, setup),
         cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
