@@ -204,6 +204,11 @@ typedef struct hl_global_stats {
     size_t cached_blocks, cached_bytes; /* freed small blocks in threads' caches (usable bytes) */
 } hl_global_stats;
 void hl_stats_global(hl_global_stats *st);
+/* Gives the calling thread's cached small blocks (and the remote frees
+ * waiting for it) back to its heap's free lists, as jemalloc's
+ * "thread.tcache.flush" does: before measuring what the heap holds free, or
+ * when a thread goes idle for a long time.  Nothing for a thread with no heap. */
+void hl_thread_cache_flush(void);
 
 /* --- debugging --------------------------------------------------------------- */
 /* One line per operation, split and merge; NULL turns it off.  HEAPLAB_TRACE=1

@@ -662,6 +662,27 @@ static inline __attribute__((always_inline)) void *cache_malloc(hl_tlheap *t, si
 /* The locked path's try of the cache, out of line: the fast path keeps the inlined copy. */
 static __attribute__((noinline)) void *cache_take_slow(hl_heap *h, size_t n) { return hl__cache_take(h, n, false); }
 
+/* After a refused request of n bytes: true if the cache held blocks, now
+ * given back to the free lists, which a retry may use.  Not for a large
+ * request: small blocks cannot make a mapping, and the retry would only
+ * ask the kernel twice. */
+static bool flushed_for(hl_heap *h, size_t n) { return !hl__wants_large(h, n) && hl__cache_flush(h); }
+
+/* A malloc the cache could not serve, by the heap's ordinary path; a small
+ * one refills the cache of its size from the memory after the block. */
+static void *heap_malloc(hl_tlheap *t, size_t n) {
+    hl_heap *h = t->heap;
+    void *p = hl_heap_malloc(h, n);
+    /* not into an abandoned heap's cache (a late TLS destructor's malloc): nobody owns it */
+    if (p && n <= HL_CACHE_MAX_BLOCK - HL_OVERHEAD && !atomic_load_explicit(&t->abandoned, memory_order_relaxed)) {
+        hl_track_enter();
+        size_t carved = hl__cache_refill(h, hl_payload_block(p), n);
+        hl_track_leave();
+        if (carved) HL_AFTER(h, "malloc (cache refill)");
+    }
+    return p;
+}
+
 /* --- the API ------------------------------------------------------------------------------ */
 /* hl_malloc's locked path, out of line so that the fast path saves no registers. */
 static __attribute__((noinline)) void *malloc_slow(hl_tlheap *t, size_t n) {
@@ -676,9 +697,10 @@ static __attribute__((noinline)) void *malloc_slow(hl_tlheap *t, size_t n) {
         hl_track_enter();
         p = cache_take_slow(t->heap, n);   /* the drain may have filled it */
         hl_track_leave();
+        if (p) HL_AFTER(t->heap, "malloc");
     }
-    if (!p) p = hl_heap_malloc(t->heap, n);
-    if (!p && hl__cache_flush(t->heap)) p = hl_heap_malloc(t->heap, n);   /* cached memory before failing */
+    if (!p) p = heap_malloc(t, n);
+    if (!p && flushed_for(t->heap, n)) p = hl_heap_malloc(t->heap, n);   /* cached memory before failing */
     leave(t);
     return p;
 }
@@ -704,7 +726,7 @@ void *hl_calloc(size_t count, size_t size) {
         return NULL;
     }
     p = hl_heap_calloc(t->heap, count, size);
-    if (!p && hl__cache_flush(t->heap)) p = hl_heap_calloc(t->heap, count, size);
+    if (!p && !__builtin_mul_overflow(count, size, &n) && flushed_for(t->heap, n)) p = hl_heap_calloc(t->heap, count, size);
     leave(t);
     return p;
 }
@@ -716,7 +738,7 @@ void *hl_aligned_alloc(size_t align, size_t n) {
         return NULL;
     }
     void *p = hl_heap_aligned_alloc(t->heap, align, n);
-    if (!p && errno == ENOMEM && hl__cache_flush(t->heap)) p = hl_heap_aligned_alloc(t->heap, align, n);
+    if (!p && errno == ENOMEM && flushed_for(t->heap, n)) p = hl_heap_aligned_alloc(t->heap, align, n);
     leave(t);
     return p;
 }
@@ -787,6 +809,14 @@ void hl_free(void *p) {
     hl_thread *th = me;
     if (h && th && h->owner == th->heap && !large && cache_free(th, h->owner, p)) return;
     free_slow(p, h, large, th);
+}
+
+void hl_thread_cache_flush(void) {
+    if (!me || !me->heap) return;   /* no heap yet: nothing cached, and none made for this */
+    hl_tlheap *t = enter();         /* drains the remote frees into the cache */
+    if (!t) return;
+    if (hl__cache_flush(t->heap)) HL_AFTER(t->heap, "cache flush");
+    leave(t);
 }
 
 size_t hl_malloc_usable_size(const void *p) {

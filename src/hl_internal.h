@@ -237,7 +237,7 @@ typedef struct hl_heap {
     struct hl_tlheap *owner;     /* NULL for an explicit heap */
     size_t seg_align;            /* 0, or HL_SEGMENT: regions and mappings aligned and registered */
     uint32_t canary_skip;        /* payload bytes never canaried: a remote free's link lives there */
-    uint32_t pad2;
+    uint32_t wide_regions;       /* regions of more than one segment made: region_of's segment shortcut is off */
     struct hl_region *hot;       /* the region the last lookup found (a cache; NULL when regions change) */
     hl_cache cache;              /* the owner thread's small blocks (global heaps) */
     /* the region index (src/region_index.c): the regions sorted by address,

@@ -14,17 +14,12 @@
 void hl__cache_fill(hl_block *b);
 void *hl__cache_corrupted(hl_heap *h, const hl_block *b, bool link);
 bool hl__cache_trim_put(hl_heap *h, hl_block *b);
+size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n);
 
-/* Takes used block b (a plain used region block of h whose header the caller
- * verified) into the cache; false if its size is not cached or its list is
- * full.  The header keeps its slack; the flag and the check word flip. */
-static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_block *b) {
-    size_t size = hl_block_size(b);
-    if (size > HL_CACHE_MAX_BLOCK) return false;
-    size_t i = hl_cache_class(size);
+/* Pushes used block b of `size` bytes on list i (room checked, the tools
+ * told): the header keeps its slack; the flag and the check word flip. */
+static inline __attribute__((always_inline)) void hl__cache_push(hl_heap *h, size_t i, hl_block *b, size_t size) {
     hl_cache *c = &h->cache;
-    if (c->count[i] >= hl_cache_depth(i)) return false;
-    hl_track_free(hl_block_payload(b), hl__visible(b));
     c->bytes_delta -= size - HL_OVERHEAD - b->slack;   /* its request is no longer in use */
     b->size_flags = size | HL_USED | HL_CACHED;
     b->check ^= hl_cached_key(h->cookie);
@@ -33,7 +28,19 @@ static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_b
     b->next_free = c->head[i];
     c->head[i] = b;
     c->count[i]++;
-    c->frees++;
+}
+
+/* Takes used block b (a plain used region block of h whose header the caller
+ * verified) into the cache; false if its size is not cached or its list is
+ * full. */
+static inline __attribute__((always_inline)) bool hl__cache_put(hl_heap *h, hl_block *b) {
+    size_t size = hl_block_size(b);
+    if (size > HL_CACHE_MAX_BLOCK) return false;
+    size_t i = hl_cache_class(size);
+    if (h->cache.count[i] >= hl_cache_depth(i)) return false;
+    hl_track_free(hl_block_payload(b), hl__visible(b));
+    hl__cache_push(h, i, b, size);
+    h->cache.frees++;
     return true;
 }
 

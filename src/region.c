@@ -10,6 +10,7 @@
  */
 #include "hl_core.h"
 #include "hl_global.h"
+#include "hl_registry.h"
 
 static bool region_holds(const hl_region *r, const void *p) {
     return (const char *)p >= (const char *)hl_region_first(r) && (const char *)p < (const char *)hl_region_epilogue(r);
@@ -19,15 +20,28 @@ static bool region_ok(const hl_heap *h, const hl_region *r) {
     return r->magic == (HL_REGION_MAGIC ^ (uint64_t)(uintptr_t)r) && r->seal == hl_region_seal(h->cookie, r);
 }
 
+/* The region that must hold p if any does, by the registry: a global heap
+ * whose regions are each one segment starts each at its segment's base, and
+ * the registry (out of reach of block overruns) says whose the segment is.
+ * NULL when that does not apply (explicit heaps, a heap with a wider region)
+ * or the segment is not one of h's regions. */
+static hl_region *segment_region(const hl_heap *h, const void *p) {
+    if (!h->seg_align || h->wide_regions || hl__registry_entry(p) != (uintptr_t)h) return NULL;
+    return (hl_region *)((uintptr_t)p & ~(uintptr_t)(HL_SEGMENT - 1));
+}
+
 /* Most lookups land in the region the last one found, so that one is tried
  * first; the cache lives in the heap header, out of reach of block overruns,
- * and is cleared whenever a region goes away.  Then the sorted index
- * (region_index.c), or for a buffer heap its one region; either way only
+ * and is cleared whenever a region goes away.  Then, in a global heap, the
+ * segment's base (an O(1) registry lookup, where links between free blocks
+ * of many regions would miss the hot region); else the sorted index
+ * (region_index.c), or for a buffer heap its one region; any way only
  * through sealed headers. */
 hl_region *hl__region_of(const hl_heap *h, const void *p) {
     hl_region *hot = h->hot;
     if (hot && region_holds(hot, p)) return hot;
-    hl_region *r = h->rindex ? hl__rindex_find(h, p) : h->regions;
+    hl_region *r = segment_region(h, p);
+    if (!r) r = h->rindex ? hl__rindex_find(h, p) : h->regions;
     if (!r || !region_ok(h, r))
         return NULL;   /* a corrupted region header is the checker's to report */
     if (!region_holds(r, p)) return NULL;
@@ -90,6 +104,7 @@ static hl_block *try_region(hl_heap *h, size_t bytes) {
     }
     size_t size = got & ~(size_t)(HL_ALIGN - 1);
     if (size > HL_MAX_REGION) size = HL_MAX_REGION;
+    if (h->seg_align && got > HL_SEGMENT) h->wide_regions = 1;
     hl__region_init(h, mem, size, mem, got);
     HL_TRACE(h, "region %p (%zu bytes) from the source", mem, got);
     return hl_region_first((hl_region *)mem);

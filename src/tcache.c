@@ -7,7 +7,10 @@
  * atomic operation and no coalescing.  Each list holds at most
  * hl_cache_depth() blocks (about 16 KiB of them: 128 of the smallest, 16 of
  * the largest); a free that finds its list full, and a malloc that
- * finds it empty, take the heap's lock and its ordinary path.
+ * finds it empty, take the heap's lock and its ordinary path.  The free gives
+ * half the list back under that lock (hl__cache_trim_put); the malloc carves
+ * half a list's worth of blocks of its size after the block it got
+ * (hl__cache_refill): one lock per batch either way.
  *
  * The cache is heap state the checker sees (invariants/check_cache.c), not a
  * side table:
@@ -113,6 +116,39 @@ bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
     }
     hl_track_leave();
     return put;
+}
+
+/* A malloc of n bytes missed the cache and the heap's ordinary path served it
+ * with b (the caller holds the heap's lock): blocks of b's size are carved,
+ * one after the other, off the free block b's split left behind it, into
+ * the list (if it is empty), up to half the list's depth.  The next mallocs of that size are
+ * then hits, with no lock and no search, in neighbouring memory.  A carved
+ * block is a split like any other (st counts the splits and the blocks in
+ * use), its request the whole block, which the cache takes back out of the
+ * bytes in use; it was never handed out, so the tools are not told (free
+ * memory and cached blocks look alike to them).  Returns how many. */
+size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n) {
+    size_t size = hl__block_size_for(n);
+    size_t i = hl_cache_class(size);
+    size_t want = hl_cache_depth(i) / 2, got = 0;
+    hl_region *r = hl__region_of(h, b);
+    /* only into an empty list: one whose head was refused as corrupted stays as the checker will find it */
+    if (hl_block_size(b) != size || h->cache.count[i] || !r) return 0;
+    bool corrupt;
+    hl_block *cur = hl__free_successor(h, r, (hl_block *)b, &corrupt);   /* the split's tail, verified */
+    while (cur && got < want) {
+        size_t have = hl_block_size(cur);
+        if (have < size || (have != size && have - size < HL_MIN_BLOCK)) break;   /* only blocks of exactly `size` */
+        hl__list_remove(h, cur);
+        hl__use_block(h, cur, size, size - HL_OVERHEAD);
+        got++;
+        cur = have == size ? NULL : (hl_block *)((char *)cur + size);   /* the tail hl__use_block just made */
+    }
+    /* the carved blocks lie at b + size, b + 2 size, ...: pushed farthest
+     * first, they come back nearest first, in address order */
+    for (size_t k = got; k > 0; k--) hl__cache_push(h, i, (hl_block *)((char *)b + k * size), size);
+    if (got) HL_TRACE(h, "cache refill: %zu blocks of %zu bytes after %p", got, size, hl_block_payload(b));
+    return got;
 }
 
 size_t hl__cache_blocks(const hl_heap *h) {

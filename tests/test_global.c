@@ -219,6 +219,13 @@ static void alloc_batch(void *arg) {
     }
 }
 
+/* The misses of a batch carve blocks of its size into the cache (src/tcache.c,
+ * hl__cache_refill); a test that counts where later blocks land gives them back first. */
+static void flush_cache(void *arg) {
+    (void)arg;
+    hl_thread_cache_flush();
+}
+
 static void free_batch(void *arg) {
     batch *b = arg;
     for (size_t i = 0; i < b->n; i++) hl_free(b->p[i]);
@@ -310,6 +317,7 @@ static void test_remote_free_is_reused(void **state) {
     worker_start(&a);
     hl_global_stats before = stats();
     worker_call(&a, alloc_batch, &r.old);
+    worker_call(&a, flush_cache, NULL);
     assert_int_equal(count_intact(&r.old), r.old.n);
     hl_global_stats allocated = stats();
 
@@ -329,13 +337,16 @@ static void test_remote_free_is_reused(void **state) {
     assert_int_equal(r.after_drain.remote_frees, r.after_drain.remote_drained);
     assert_int_equal(r.after_drain.blocks_in_use, allocated.blocks_in_use - r.old.n + 1);
 
-    /* A allocates as many blocks again: every one lands on an address B
-     * freed, and the heap does not grow */
+    /* A allocates as many blocks again: the drain put blocks B freed in A's
+     * cache, and each of those comes back (the rest went to the free lists,
+     * where a miss's refill may carve past them); the heap does not grow */
+    size_t cached = r.after_drain.cached_blocks - allocated.cached_blocks;
+    assert_true(cached > 0 && cached < r.old.n);
     worker_call(&a, alloc_again, &r);
     r.after_again = stats();
     size_t reused = 0;
     for (size_t i = 0; i < r.fresh.n; i++) reused += member(r.old.p, r.old.n, r.fresh.p[i]);
-    assert_int_equal(reused, r.fresh.n);
+    assert_true(reused >= cached + 1);   /* the cached ones and `first` */
     assert_int_equal(r.after_again.source_bytes, allocated.source_bytes);
     assert_int_equal(r.after_again.source_bytes, r.after_drain.source_bytes);
 

@@ -117,6 +117,7 @@ static void test_each_size_keeps_at_most_depth_blocks(void **state) {
     const int N = depth + EXTRA;
     void *p[HL_CACHE_DEPTH + EXTRA];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = hl_malloc(200));
+    hl_thread_cache_flush();   /* the misses carved blocks of this size into the cache (their own test below) */
     hl_global_stats before = stats();
     for (int i = 0; i < depth; i++) hl_free(p[i]);
     hl_global_stats full = stats();
@@ -137,6 +138,74 @@ static void test_each_size_keeps_at_most_depth_blocks(void **state) {
     assert_int_equal(stats().cached_blocks, before.cached_blocks);
     for (int i = 0; i < depth / 2; i++) hl_free(p[i]);
     for (int i = depth; i < N; i++) hl_free(p[i]);
+    assert_int_equal(hl_check_all(NULL), 0);
+    tu_assert_no_errors();
+}
+
+/* A malloc that misses an empty list carves half a list of blocks of its
+ * size out of the free memory after the block it got (hl__cache_refill):
+ * the next mallocs of that size are those blocks, nearest first, counted as
+ * the cache's mallocs; a list that is not empty is not refilled.
+ * hl_thread_cache_flush gives every cached block back.  On a fresh thread,
+ * whose heap's first block has the rest of its region behind it; the thread
+ * records, the test asserts. */
+static void run_thread(void *(*fn)(void *), void *arg);
+enum { REFILL_N = 300, REFILL_SIZE = 336 };   /* a request and its block */
+typedef struct refill_run {
+    char *p, *q[HL_CACHE_DEPTH], *again;
+    hl_global_stats before, refilled, taken, freed, flushed;
+    hl_stats hs0, hs1;
+    size_t block_size;
+    int check_refilled, check_flushed;
+} refill_run;
+
+static void *refill_thread(void *arg) {
+    refill_run *r = arg;
+    const int half = (int)hl_cache_depth(hl_cache_class(REFILL_SIZE)) / 2;
+    hl_free(hl_malloc(1));   /* this thread's heap */
+    hl_thread_cache_flush();  /* and nothing in its cache */
+    r->before = stats();
+    r->p = hl_malloc(REFILL_N);
+    hl_heap *h = heap_of(r->p);
+    hl_heap_stats(h, &r->hs0);
+    r->block_size = tu_read_word(&blk(r->p)->size_flags) & ~HL_FLAGS;
+    r->refilled = stats();
+    r->check_refilled = hl_check_all(NULL);
+    for (int i = 0; i < half; i++) r->q[i] = hl_malloc(REFILL_N);
+    hl_heap_stats(h, &r->hs1);
+    r->taken = stats();
+    hl_free(r->q[0]);
+    r->again = hl_malloc(REFILL_N);   /* the list holds q[0]: no refill behind a hit */
+    hl_free(r->again);
+    hl_free(r->p);
+    for (int i = 1; i < half; i++) hl_free(r->q[i]);
+    r->freed = stats();
+    hl_thread_cache_flush();
+    r->flushed = stats();
+    r->check_flushed = hl_check_all(NULL);
+    return NULL;
+}
+
+static void test_miss_refills_the_list(void **state) {
+    (void)state;
+    static refill_run r;
+    run_thread(refill_thread, &r);
+    const int half = (int)hl_cache_depth(hl_cache_class(REFILL_SIZE)) / 2;
+    assert_non_null(r.p);
+    assert_int_equal(r.block_size, REFILL_SIZE);
+    assert_int_equal(r.refilled.cached_blocks - r.before.cached_blocks, half);
+    assert_int_equal(r.refilled.blocks_in_use - r.before.blocks_in_use, 1);   /* the program holds p alone */
+    assert_int_equal(r.refilled.bytes_in_use - r.before.bytes_in_use, REFILL_N);
+    assert_int_equal(r.check_refilled, 0);
+    for (int i = 0; i < half; i++) assert_ptr_equal(r.q[i], r.p + (size_t)(i + 1) * REFILL_SIZE);
+    assert_int_equal(r.hs1.mallocs - r.hs0.mallocs, half);   /* served by the cache, counted once each */
+    assert_int_equal(r.taken.cached_blocks, r.before.cached_blocks);
+    assert_ptr_equal(r.again, r.q[0]);
+    assert_true(r.freed.cached_blocks > r.before.cached_blocks);
+    assert_int_equal(r.flushed.cached_blocks, r.before.cached_blocks);
+    assert_int_equal(r.flushed.blocks_in_use, r.before.blocks_in_use);
+    assert_int_equal(r.flushed.bytes_in_use, r.before.bytes_in_use);
+    assert_int_equal(r.check_flushed, 0);
     assert_int_equal(hl_check_all(NULL), 0);
     tu_assert_no_errors();
 }
@@ -310,6 +379,7 @@ static void forged_lists_refused(bool slow) {
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(big);
+    hl_thread_cache_flush();   /* a's miss carved more blocks of its size into the cache */
     hl_free(b);   /* alone on its list: its link must be NULL */
     void *instead[7];
     instead[0] = refuse_link(b, (size_t)(uintptr_t)blk(a), SIZE, slow);   /* this heap's, but the list holds one */
@@ -435,6 +505,8 @@ static void test_cache_after_fork(void **state) {
     (void)state;
     void *p = hl_malloc(72);
     assert_non_null(p);
+    /* the request that maps to p's block size (it may have kept a remainder too small to split) */
+    const size_t n = (tu_read_word(&blk(p)->size_flags) & ~HL_FLAGS) - HL_OVERHEAD;
     hl_free(p);   /* cached in the parent, so in the child too */
     fflush(NULL);
     pid_t pid = tu_fork();
@@ -442,10 +514,10 @@ static void test_cache_after_fork(void **state) {
     if (pid == 0) {
         int bad = 0;
         bad |= hl_check_all(NULL) != 0;
-        void *q = hl_malloc(72);
+        void *q = hl_malloc(n);
         bad |= (q != p) << 1;
         hl_free(q);
-        bad |= (hl_malloc(72) != p) << 2;
+        bad |= (hl_malloc(n) != p) << 2;
         bad |= hl_check_all(NULL) != 0 ? 8 : 0;
         _exit(bad);
     }
@@ -453,7 +525,7 @@ static void test_cache_after_fork(void **state) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_ptr_equal(hl_malloc(72), p);
+    assert_ptr_equal(hl_malloc(n), p);
     hl_free(p);
     assert_int_equal(hl_check_all(NULL), 0);
     tu_assert_no_errors();
@@ -464,6 +536,7 @@ int main(void) {
         cmocka_unit_test_setup(test_freed_block_comes_back, setup),
         cmocka_unit_test_setup(test_calloc_from_the_cache_counts_as_calloc, setup),
         cmocka_unit_test_setup(test_each_size_keeps_at_most_depth_blocks, setup),
+        cmocka_unit_test_setup(test_miss_refills_the_list, setup),
         cmocka_unit_test_setup(test_link_across_segments_is_followed, setup),
         cmocka_unit_test_setup(test_double_free_of_cached_block, setup),
         cmocka_unit_test_setup(test_overwritten_link_is_reported, setup),
