@@ -98,6 +98,25 @@ void *hl__use_block(hl_heap *h, hl_block *b, size_t size, size_t n) {
     return hl_block_payload(b);
 }
 
+void hl__carve(hl_heap *h, hl_block *b, size_t size, size_t k) {
+    size_t have = hl_block_size(b), take = k * size;
+    hl__list_remove(h, b);
+    h->st.bytes_free -= take;
+    if (have > take) {
+        /* the rest lies inside b's old fill, as a split's tail does */
+        hl_block *rest = (hl_block *)((char *)b + take);
+        hl__set_free(h, rest, have - take);
+        hl__list_insert(h, rest);
+    } else {
+        h->st.blocks_free--;
+    }
+    for (size_t j = 0; j < k; j++) hl__set_used(h, (hl_block *)((char *)b + j * size), size, 0, size - HL_OVERHEAD);
+    h->st.blocks_in_use += k;
+    h->st.bytes_in_use += k * (size - HL_OVERHEAD);
+    h->st.splits += have > take ? k : k - 1;
+    HL_TRACE(h, "carve %p (%zu) -> %zu x %zu + %zu", (void *)b, have, k, size, have - take);
+}
+
 bool hl__unlink_ok(const hl_heap *h, const hl_block *b) {
     const hl_block *prev = b->prev_free, *next = b->next_free;
     if (prev ? !hl__region_of(h, prev) || prev->next_free != b

@@ -47,6 +47,11 @@ void hl__fill_free(hl_heap *h, hl_block *b, unsigned char *lo, unsigned char *hi
 /* Turns free block b (already unlisted) into a used block for n bytes of
  * `size` total, splitting off and listing the tail when it can stand alone. */
 void *hl__use_block(hl_heap *h, hl_block *b, size_t size, size_t n);
+/* Carves k used blocks of `size` bytes, each a request of its whole usable
+ * size, off the front of listed free block b (k * size fits, leaving nothing
+ * or a block): what k hl__use_block calls would do, with one list removal
+ * and one insertion for all k. */
+void hl__carve(hl_heap *h, hl_block *b, size_t size, size_t k);
 /* Frees used region block b of region r: coalesces, fills, lists.  False
  * (after a report, with nothing changed) when a neighbour is corrupted. */
 bool hl__release_block(hl_heap *h, hl_region *r, hl_block *b);

@@ -120,8 +120,9 @@ bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
 
 /* A malloc of n bytes missed the cache and the heap's ordinary path served it
  * with b (the caller holds the heap's lock): blocks of b's size are carved,
- * one after the other, off the free block b's split left behind it, into
- * the list (if it is empty), up to half the list's depth.  The next mallocs of that size are
+ * side by side, off the free block b's split left behind it (one list
+ * removal, hl__carve), into the list (if it is empty), up to half the list's
+ * depth.  The next mallocs of that size are
  * then hits, with no lock and no search, in neighbouring memory.  A carved
  * block is a split like any other (st counts the splits and the blocks in
  * use), its request the whole block, which the cache takes back out of the
@@ -135,19 +136,17 @@ size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n) {
     /* only into an empty list: one whose head was refused as corrupted stays as the checker will find it */
     if (hl_block_size(b) != size || h->cache.count[i] || !r) return 0;
     bool corrupt;
-    hl_block *cur = hl__free_successor(h, r, (hl_block *)b, &corrupt);   /* the split's tail, verified */
-    while (cur && got < want) {
-        size_t have = hl_block_size(cur);
-        if (have < size || (have != size && have - size < HL_MIN_BLOCK)) break;   /* only blocks of exactly `size` */
-        hl__list_remove(h, cur);
-        hl__use_block(h, cur, size, size - HL_OVERHEAD);
-        got++;
-        cur = have == size ? NULL : (hl_block *)((char *)cur + size);   /* the tail hl__use_block just made */
-    }
+    hl_block *rest = hl__free_successor(h, r, (hl_block *)b, &corrupt);   /* the split's tail, verified */
+    if (!rest) return 0;   /* none, or corrupted: the checker's (or the next free's) to report */
+    size_t have = hl_block_size(rest);
+    got = have / size < want ? have / size : want;
+    if (got && have != got * size && have - got * size < HL_MIN_BLOCK) got--;   /* leave nothing, or a block */
+    if (!got) return 0;
+    hl__carve(h, rest, size, got);
     /* the carved blocks lie at b + size, b + 2 size, ...: pushed farthest
      * first, they come back nearest first, in address order */
     for (size_t k = got; k > 0; k--) hl__cache_push(h, i, (hl_block *)((char *)b + k * size), size);
-    if (got) HL_TRACE(h, "cache refill: %zu blocks of %zu bytes after %p", got, size, hl_block_payload(b));
+    HL_TRACE(h, "cache refill: %zu blocks of %zu bytes after %p", got, size, hl_block_payload(b));
     return got;
 }
 
