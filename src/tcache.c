@@ -132,12 +132,13 @@ size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n) {
     size_t size = hl__block_size_for(n);
     size_t i = hl_cache_class(size);
     size_t want = hl_cache_depth(i) / 2, got = 0;
-    hl_region *r = hl__region_of(h, b);
     /* only into an empty list: one whose head was refused as corrupted stays as the checker will find it */
-    if (hl_block_size(b) != size || h->cache.count[i] || !r) return 0;
-    bool corrupt;
-    hl_block *rest = hl__free_successor(h, r, (hl_block *)b, &corrupt);   /* the split's tail, verified */
-    if (!rest) return 0;   /* none, or corrupted: the checker's (or the next free's) to report */
+    if (hl_block_size(b) != size || h->cache.count[i]) return 0;
+    /* b was just cut from a free block, whose free successor it cannot have
+     * had (the heap is fully coalesced): a free block after b is the tail
+     * this very malloc wrote, and listed; the epilogue reads used */
+    hl_block *rest = hl_block_next(b);
+    if (hl_block_used(rest)) return 0;
     size_t have = hl_block_size(rest);
     got = have / size < want ? have / size : want;
     if (got && have != got * size && have - got * size < HL_MIN_BLOCK) got--;   /* leave nothing, or a block */

@@ -46,6 +46,7 @@
 
 #include "heaplab.h"
 #include "hl_internal.h"  /* HL_SEGMENT: where a large block's segment ends */
+#include "hl_global.h"    /* hl__registry_owner: a pointer's heap */
 #include "tu_gcov.h"      /* forked children keep their coverage counters */
 
 /* A deliberate double free is reported by heaplab and, under Valgrind, by
@@ -283,6 +284,53 @@ static int each_setup(void **state) {
     /* every test starts from a world without abandoned heaps, so the heap a
      * new thread gets is fresh and its addresses predictable */
     return stats().heaps_abandoned == 0 ? 0 : -1;
+}
+
+/* --- a region wider than a segment ---------------------------------------------------- */
+/* A global heap finds a block's region from the registry and the segment's
+ * base, which holds only while each region is one segment (src/region.c).
+ * A small request aligned to a whole segment needs a region of two: that
+ * heap stops taking the shortcut, and still finds the block's region (a
+ * lookup at the second segment's base would read the middle of the region
+ * as a header and refuse the free). */
+typedef struct wide_run {
+    void *p;
+    size_t blocks_after;
+    uint32_t wide_before, wide_after;
+    int check, intact;
+} wide_run;
+
+static void wide_region(void *arg) {
+    wide_run *w = arg;
+    void *first = hl_malloc(1);   /* this thread's heap, its first region */
+    if (!first) return;
+    w->wide_before = hl__registry_owner(first, &(bool){ false })->wide_regions;
+    hl_free(first);
+    w->p = hl_aligned_alloc(HL_SEGMENT, 64);
+    if (!w->p) return;
+    memset(w->p, 0x5A, 64);
+    hl_heap *h = hl__registry_owner(w->p, &(bool){ false });
+    w->wide_after = h->wide_regions;
+    w->intact = ((unsigned char *)w->p)[63] == 0x5A;
+    hl_free(w->p);              /* into the cache */
+    hl_thread_cache_flush();    /* to the free lists: the release looks p's region up */
+    w->check = hl_check_all(NULL);
+    w->blocks_after = h->st.blocks_in_use;
+}
+
+static void test_region_wider_than_a_segment(void **state) {
+    (void)state;
+    static wide_run w;
+    on_new_thread(wide_region, &w);
+    assert_non_null(w.p);
+    assert_int_equal((uintptr_t)w.p % HL_SEGMENT, 0);
+    assert_int_equal(w.wide_before, 0);
+    assert_int_equal(w.wide_after, 1);
+    assert_int_equal(w.blocks_after, 0);   /* p went back to the free lists */
+    assert_int_equal(w.check, 0);
+    assert_true(w.intact);
+    for (int k = 1; k <= HL_ERR_INVARIANT; k++) assert_int_equal(rec_count((hl_error_kind)k), 0);   /* the frees were not refused */
+    assert_int_equal(hl_check_all(NULL), 0);
 }
 
 /* --- memory freed by another thread is reused ----------------------------------------- */
@@ -1078,6 +1126,7 @@ static void test_check_all_clean_at_the_end(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_remote_free_is_reused, each_setup),
+        cmocka_unit_test_setup(test_region_wider_than_a_segment, each_setup),
         cmocka_unit_test_setup(test_calloc_after_remote_free_is_zeroed, each_setup),
         cmocka_unit_test_setup(test_realloc_of_another_threads_block, each_setup),
         cmocka_unit_test_setup(test_large_remote_free_feeds_owner_cache, each_setup),
