@@ -122,8 +122,8 @@ bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
  * with b (the caller holds the heap's lock): blocks of b's size are carved,
  * side by side, off the free block b's split left behind it (one list
  * removal, hl__carve), into the list (if it is empty), up to half the list's
- * depth.  The next mallocs of that size are
- * then hits, with no lock and no search, in neighbouring memory.  A carved
+ * depth.  The next mallocs of that size are then hits, with no lock and no
+ * search, in neighbouring memory.  A carved
  * block is a split like any other (st counts the splits and the blocks in
  * use), its request the whole block, which the cache takes back out of the
  * bytes in use; it was never handed out, so the tools are not told (free
