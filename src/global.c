@@ -715,8 +715,9 @@ void *hl_malloc(size_t n) {
 void *hl_calloc(size_t count, size_t size) {
     hl_tlheap *t = me ? me->heap : NULL;
     size_t n;
+    bool fits = !__builtin_mul_overflow(count, size, &n);   /* hl_heap_calloc reports an overflow */
     void *p;
-    if (t && !__builtin_mul_overflow(count, size, &n) && (p = cache_malloc(t, n, true))) {
+    if (t && fits && (p = cache_malloc(t, n, true))) {
         memset(p, 0, n);
         return p;
     }
@@ -726,7 +727,7 @@ void *hl_calloc(size_t count, size_t size) {
         return NULL;
     }
     p = hl_heap_calloc(t->heap, count, size);
-    if (!p && !__builtin_mul_overflow(count, size, &n) && flushed_for(t->heap, n)) p = hl_heap_calloc(t->heap, count, size);
+    if (!p && fits && flushed_for(t->heap, n)) p = hl_heap_calloc(t->heap, count, size);
     leave(t);
     return p;
 }
@@ -813,8 +814,7 @@ void hl_free(void *p) {
 
 void hl_thread_cache_flush(void) {
     if (!me || !me->heap) return;   /* no heap yet: nothing cached, and none made for this */
-    hl_tlheap *t = enter();         /* drains the remote frees into the cache */
-    if (!t) return;
+    hl_tlheap *t = enter();         /* me->heap, locked; drains the remote frees into the cache */
     if (hl__cache_flush(t->heap)) HL_AFTER(t->heap, "cache flush");
     leave(t);
 }

@@ -131,7 +131,7 @@ bool hl__cache_trim_put(hl_heap *h, hl_block *b) {
 size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n) {
     size_t size = hl__block_size_for(n);
     size_t i = hl_cache_class(size);
-    size_t want = hl_cache_depth(i) / 2, got = 0;
+    size_t want = hl_cache_depth(i) / 2;
     /* only into an empty list: one whose head was refused as corrupted stays as the checker will find it */
     if (hl_block_size(b) != size || h->cache.count[i]) return 0;
     /* b was just cut from a free block, whose free successor it cannot have
@@ -140,7 +140,7 @@ size_t hl__cache_refill(hl_heap *h, const hl_block *b, size_t n) {
     hl_block *rest = hl_block_next(b);
     if (hl_block_used(rest)) return 0;
     size_t have = hl_block_size(rest);
-    got = have / size < want ? have / size : want;
+    size_t got = have / size < want ? have / size : want;
     if (got && have != got * size && have - got * size < HL_MIN_BLOCK) got--;   /* leave nothing, or a block */
     if (!got) return 0;
     hl__carve(h, rest, size, got);
