@@ -49,6 +49,7 @@
 enum {
     FZ_SWEEP_EVERY = 32,     /* operations between full content sweeps */
     FZ_RECENT_LARGE = 16,    /* FZ_CLAIM_RECENT_LARGE: how many large frees count */
+    FZ_KNOWN_LARGE = 64,     /* large frees remembered: an older one of these may be known too */
 };
 
 typedef struct fz_slot {
@@ -81,10 +82,10 @@ typedef struct fz_oracle {
     size_t op_index;
     const fz_op *op;
     /* misuse in flight: the report expected and how many arrived */
-    fz_error_kind expect;
+    fz_error_kind expect, expect_also;   /* also: a second kind that is right too, or none */
     unsigned expect_hits;
     /* FZ_CLAIM_RECENT_LARGE: payloads of the last large frees since create/reset */
-    const void *recent[FZ_RECENT_LARGE];
+    const void *recent[FZ_KNOWN_LARGE];
     unsigned recent_next, recent_count;
     bool growth_unknown;     /* fail_source made growth failures legitimate */
     bool failed;
